@@ -1,0 +1,41 @@
+# The two commands the README promises: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.PHONY: demo test bench install install-test prometheus clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(TSTAMP): pyproject.toml $(STAMP)
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+install-test: $(TSTAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/cockpit demo
+
+# The real Prometheus server (Debian package) for the integration tests.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing the Debian package prometheus (for the integration tests)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus >/dev/null; }
+
+test: $(TSTAMP) prometheus
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: $(TSTAMP) prometheus
+	$(PY) -m cockpit.bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

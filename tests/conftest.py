@@ -1,0 +1,32 @@
+"""Shared fixtures: real servers on 127.0.0.1 (Kubernetes API emulator, Prometheus, S3), real git repos."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Fixture modules live in tests/plugins/ so each backend's harness stays in one file.
+pytest_plugins = [
+    name
+    for name in ("tests.plugins.kube", "tests.plugins.prom", "tests.plugins.s3", "tests.plugins.git")
+    if os.path.exists(os.path.join(os.path.dirname(__file__), "plugins", name.rsplit(".", 1)[1] + ".py"))
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the developer's HOME, kubeconfig, AWS or cockpit settings."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("TZ", "UTC")
+    for var in list(os.environ):
+        if var.startswith(("COCKPIT_", "AWS_", "KUBECONFIG")):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
