@@ -298,3 +298,18 @@ PANE_TITLES: dict[str, str] = {
     "cnpg": "CNPG recoverability",
     "velero": "Velero backups",
 }
+
+
+@dataclass(frozen=True)
+class CnpgPaneData:
+    """The CNPG pane: every cluster in view, and the one the recoverability question is about."""
+
+    clusters: tuple[CnpgClusterView, ...]
+    selected: str  # cluster name ("" = the first)
+
+    @property
+    def current(self) -> CnpgClusterView | None:
+        for cluster in self.clusters:
+            if cluster.name == self.selected:
+                return cluster
+        return self.clusters[0] if self.clusters else None

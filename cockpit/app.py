@@ -1,0 +1,230 @@
+"""The App: wiring only (screens, global bindings, workers that feed the store).  It never fetches or writes itself:
+sources do, in worker threads, and their snapshots arrive here as messages."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from cockpit.clock import Clock
+from cockpit.config import ConfigError, Settings
+from cockpit.models import PaneSnapshot
+
+
+@dataclass(frozen=True)
+class ContextTarget:
+    """One kube context as the dashboard shows it."""
+
+    name: str
+    kubeconfig: Path
+    namespace: str
+    production: bool
+    read_only: bool
+    prometheus_url: str | None
+    recent_minutes: int = 30
+    note: str = ""  # e.g. "demo platform"
+
+
+def connect(settings: Settings, *, note: str = "") -> list[ContextTarget]:
+    """Check the kubeconfig and contexts before the first frame (cheap: YAML only, no kubernetes import)."""
+    from cockpit.sources.kube import kubeconfig_path, resolve_contexts
+
+    path = kubeconfig_path(settings.kubeconfig)
+    targets = []
+    for name, default_ns in resolve_contexts(path, settings.contexts):
+        ctx = settings.context(name)
+        targets.append(
+            ContextTarget(
+                name=name,
+                kubeconfig=path,
+                namespace=ctx.namespace or settings.namespace or default_ns or "default",
+                production=ctx.production,
+                read_only=settings.is_read_only(name),
+                prometheus_url=ctx.prometheus_url or settings.prometheus_url,
+                recent_minutes=settings.recent_deploy_minutes,
+                note=note,
+            )
+        )
+    return targets
+
+
+class SnapshotReady(Message):
+    """A pane's new snapshot (posted from any thread)."""
+
+    def __init__(self, snapshot: PaneSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class CockpitApp(App[int]):
+    TITLE = "cockpit"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        targets: list[ContextTarget],
+        *,
+        clock: Clock | None = None,
+        poll: bool = True,
+        tick: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.targets = targets
+        self.clock = clock or Clock()
+        self.poll = poll
+        self.tick_enabled = tick
+        self.feeds: dict[str, Any] = {}
+        self.prom_sources: dict[str, Any] = {}
+        self.latency_feeds: dict[str, Any] = {}
+        self.on_ready_hooks: list[Any] = []
+
+    # -- start-up --------------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from screens.dashboard import DashboardScreen
+
+        self.dashboard = DashboardScreen(self.targets)
+        self.push_screen(self.dashboard)
+        if self.poll:
+            for target in self.targets:
+                self.start_context(target)
+        if self.tick_enabled:
+            self.set_interval(1.0, self._tick)
+        self._install_hangup_guard()
+
+    def start_context(self, target: ContextTarget) -> None:
+        self._connect(target)
+        self._start_latency(target)
+
+    @work(group="connect", exit_on_error=False)
+    async def _connect(self, target: ContextTarget) -> None:
+        from cockpit.sources.kube import KubeContext
+        from cockpit.store import ContextFeeds
+
+        try:
+            kube = await asyncio.to_thread(KubeContext.from_kubeconfig, target.kubeconfig, target.name)
+        except ConfigError as err:
+            self._fail_context(target, str(err))
+            return
+        feeds = ContextFeeds(self.settings, target.name, kube, clock=self.clock, emit=self._emit,
+                             namespace=target.namespace)
+        self.feeds[target.name] = feeds
+        for track, watch in feeds.watches.items():
+            self.run_worker(self._watch_runner(watch), thread=True, group=f"watch:{target.name}:{track}",
+                            exit_on_error=False, name=f"watch {track}")
+
+    @staticmethod
+    def _watch_runner(watch: Any) -> Any:
+        def run() -> None:
+            worker = get_current_worker()
+            watch.run(lambda: worker.is_cancelled)
+
+        return run
+
+    def _fail_context(self, target: ContextTarget, reason: str) -> None:
+        from cockpit.models import PANES, FeedState, FeedStatus
+
+        for pane in PANES:
+            if pane != "latency":
+                self._emit(PaneSnapshot(pane, target.name, None, FeedStatus(FeedState.ERROR, error=reason)))
+
+    def _start_latency(self, target: ContextTarget) -> None:
+        from cockpit.store import LatencyFeed
+
+        feed = LatencyFeed(target.name, clock=self.clock, emit=self._emit)
+        self.latency_feeds[target.name] = feed
+        if not target.prometheus_url:
+            feed.unconfigured("no Prometheus configured (--prometheus-url)")
+            return
+        from cockpit.sources.prometheus import PrometheusSource
+
+        source = PrometheusSource(target.prometheus_url, self.settings.effective_promql(),
+                                  slo_seconds=self.settings.slo)
+        self.prom_sources[target.name] = source
+        self._poll_latency(target.name)
+
+    @work(group="poll:latency", exit_on_error=False)
+    async def _poll_latency(self, context: str) -> None:
+        """Poll, then re-arm a timer (a slow Prometheus never stacks queries)."""
+        await asyncio.to_thread(self.latency_feeds[context].poll, self.prom_sources[context])
+        self.set_timer(self.settings.prometheus_interval, lambda: self._poll_latency(context))
+
+    def _emit(self, snapshot: PaneSnapshot) -> None:
+        self.post_message(SnapshotReady(snapshot))
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self.dashboard.show_snapshot(message.snapshot, self.clock.now())
+
+    def choose(self, context: str, pane: str, name: str) -> None:
+        feeds = self.feeds.get(context)
+        if feeds is not None:
+            feeds.choose(pane, name)
+
+    def _tick(self) -> None:
+        if self.screen is self.dashboard:
+            self.dashboard.tick(self.clock.now())
+
+    # -- keys and commands -------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        names = ["Argo CD history", "Rollout", "AnalysisRuns", "p99 latency", "CNPG recoverability",
+                 "Velero backups"]
+        for number, name in enumerate(names, start=1):
+            yield SystemCommand(f"Focus {name}", f"Key {number}",
+                                lambda n=number: self.dashboard.action_focus_pane(n))
+        yield SystemCommand("Zoom pane", "Key z: zoom the focused pane, or back", self.dashboard.action_zoom)
+        yield SystemCommand("Is a time recoverable?", "Key w: ask the CNPG pane",
+                            self.dashboard.action_recoverable)
+        yield SystemCommand("Next context", "Key c: the next kube context tab", self.dashboard.action_next_context)
+        yield SystemCommand("Show keys", "Key ?: every key", self.action_help)
+
+    # -- leaving cleanly -----------------------------------------------------------------------------------
+
+    def _install_hangup_guard(self) -> None:
+        """Exit when the terminal goes away (SIGHUP, or stdin closed under a dropped SSH session)."""
+        if self.is_headless:
+            return
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+        self.set_interval(5.0, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        try:
+            alive = os.isatty(sys.__stdin__.fileno()) if sys.__stdin__ is not None else False
+        except (ValueError, OSError):
+            alive = False
+        if not alive:
+            self.exit(1)
+
+    def on_unmount(self) -> None:
+        for feeds in self.feeds.values():
+            feeds.stop()

@@ -1,0 +1,206 @@
+"""Settings: command line > COCKPIT_* environment > TOML config file > defaults.
+
+The config file is found with platformdirs (``<user config dir>/cockpit/config.toml``) unless ``--config`` names one.
+Every command-line flag has a key of the same name (dashes become underscores).  Per-context settings live in
+``[contexts.<name>]`` tables::
+
+    kubeconfig = "~/.kube/config"
+    context = ["us-east", "eu-west"]
+    namespace = "bookstore-platform-acme-books"
+    app = "bookstore-catalog-us-east"
+    rollout = "catalog"
+    prometheus_url = "http://prometheus.monitoring:9090"
+    slo = 0.5
+
+    [contexts.us-east]
+    production = true
+    read_only = true
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line for stderr."""
+
+
+@dataclass(frozen=True)
+class ContextSettings:
+    name: str
+    production: bool = False
+    read_only: bool = False
+    namespace: str | None = None  # overrides the global namespace for this context
+    prometheus_url: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    kubeconfig: str | None = None
+    contexts: tuple[str, ...] = ()  # empty = the kubeconfig's current context
+    namespace: str | None = None
+    app: str | None = None
+    argocd_namespace: str = "argocd"
+    rollout: str | None = None
+    cnpg_cluster: str | None = None
+    cnpg_namespace: str | None = None
+    velero_namespace: str = "velero"
+    prometheus_url: str | None = None
+    promql: str | None = None
+    service: str = "catalog"  # the service the default PromQL selects
+    slo: float = 0.5
+    prometheus_interval: float = 15.0
+    recent_deploy_minutes: int = 30
+    read_only: bool = False
+    config_path: str | None = None
+    context_settings: dict[str, ContextSettings] = field(default_factory=dict)
+    demo: bool = False
+
+    def context(self, name: str) -> ContextSettings:
+        return self.context_settings.get(name) or ContextSettings(name=name)
+
+    def is_read_only(self, context: str) -> bool:
+        return self.read_only or self.context(context).read_only
+
+    def effective_promql(self) -> str:
+        from cockpit.sources.prometheus import default_promql
+
+        return self.promql or default_promql(self.service)
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("cockpit", appauthor=False) / "config.toml"
+
+
+_STR_KEYS = {
+    "kubeconfig", "namespace", "app", "argocd_namespace", "rollout", "cnpg_cluster", "cnpg_namespace",
+    "velero_namespace", "prometheus_url", "promql", "service",
+}
+_FLOAT_KEYS = {"slo", "prometheus_interval"}
+_INT_KEYS = {"recent_deploy_minutes"}
+_BOOL_KEYS = {"read_only"}
+
+
+def _check_type(key: str, value: Any, where: str) -> Any:
+    if key in _STR_KEYS:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
+        return value
+    if key in _FLOAT_KEYS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: '{key}' must be a number, got {type(value).__name__}")
+        if value <= 0:
+            raise ConfigError(f"{where}: '{key}' must be greater than 0")
+        return float(value)
+    if key in _INT_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: '{key}' must be an integer, got {type(value).__name__}")
+        return value
+    if key in _BOOL_KEYS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: '{key}' must be true or false, got {type(value).__name__}")
+        return value
+    if key == "context":
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{where}: 'context' must be a string or a list of strings")
+    raise ConfigError(f"{where}: unknown setting '{key}'")
+
+
+def _context_table(name: str, table: Any, where: str) -> ContextSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [contexts.{name}] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("production", "read_only"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: contexts.{name}.{key} must be true or false")
+        elif key in ("namespace", "prometheus_url", "region"):
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: contexts.{name}.{key} must be a string")
+        else:
+            raise ConfigError(f"{where}: unknown setting contexts.{name}.{key}")
+        values[key] = value
+    return ContextSettings(name=name, **values)
+
+
+def read_config_file(path: Path, *, explicit: bool) -> dict[str, Any]:
+    """The file's settings as Settings field values; a missing default file is fine, a missing --config is not."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config file not found: {path}") from None
+        return {}
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "contexts":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: 'contexts' must be a table of tables")
+            values["context_settings"] = {
+                name: _context_table(name, table, str(path)) for name, table in value.items()
+            }
+            continue
+        checked = _check_type(key, value, str(path))
+        values["contexts" if key == "context" else key] = checked
+    return values
+
+
+def read_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for key in sorted(_STR_KEYS | _FLOAT_KEYS | _INT_KEYS | _BOOL_KEYS | {"context"}):
+        raw = env.get("COCKPIT_" + key.upper())
+        if raw is None or raw == "":
+            continue
+        where = "environment COCKPIT_" + key.upper()
+        if key in _FLOAT_KEYS:
+            try:
+                values[key] = _check_type(key, float(raw), where)
+            except ValueError:
+                raise ConfigError(f"{where}: not a number: {raw!r}") from None
+        elif key in _INT_KEYS:
+            try:
+                values[key] = int(raw)
+            except ValueError:
+                raise ConfigError(f"{where}: not an integer: {raw!r}") from None
+        elif key in _BOOL_KEYS:
+            values[key] = raw.lower() in ("1", "true", "yes", "on")
+        elif key == "context":
+            values["contexts"] = tuple(part for part in raw.split(",") if part)
+        else:
+            values[key] = raw
+    return values
+
+
+def build_settings(cli: dict[str, Any], *, environ: dict[str, str] | None = None) -> Settings:
+    """Merge the layers.  ``cli`` holds only the flags the person actually gave."""
+    config_path = cli.get("config_path")
+    path = Path(config_path).expanduser() if config_path else default_config_path()
+    merged: dict[str, Any] = {}
+    merged.update(read_config_file(path, explicit=bool(config_path)))
+    merged.update(read_env(environ))
+    merged.update({key: value for key, value in cli.items() if value is not None})
+    merged["config_path"] = str(path)
+    names = {f.name for f in dataclasses.fields(Settings)}
+    unknown = set(merged) - names
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return Settings(**merged)

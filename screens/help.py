@@ -1,0 +1,50 @@
+"""`?`: every key the cockpit answers to, on one page."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: list[tuple[str, str, str]] = [
+    ("Panes", "1 … 6", "focus Argo CD · Rollout · AnalysisRuns · p99 · CNPG · Velero"),
+    ("Panes", "tab / shift+tab", "next / previous pane"),
+    ("Panes", "z", "zoom the focused pane (again: back to all six)"),
+    ("Panes", "↑ ↓ pgup pgdn", "scroll the focused pane"),
+    ("Panes", "enter", "pick the highlighted name (when no name was given)"),
+    ("CNPG", "w", "is a time recoverable? yes/no and why"),
+    ("Contexts", "c", "next kube context (one tab per --context)"),
+    ("App", "ctrl+p", "command palette: every command by name"),
+    ("App", "?", "this help"),
+    ("App", "q / ctrl+c", "quit"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 90%;
+                                  border: round $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, extra: list[tuple[str, str, str]] | None = None) -> None:
+        super().__init__()
+        self.extra = extra or []
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, padding=(0, 2), header_style="bold", expand=True)
+        table.add_column("where", style="dim", no_wrap=True)
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("does")
+        for where, key, does in KEYS + self.extra:
+            table.add_row(where, key, does)
+        with VerticalScroll():
+            yield Static("cockpit keys (Esc closes)", classes="title")
+            yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,81 @@
+"""Ask "is time T recoverable?" of the selected CNPG cluster: a clear yes/no and why."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from cockpit.models import CnpgPaneData
+from cockpit.textsafe import safe_text
+from cockpit.timefmt import parse_time
+
+_RELATIVE = re.compile(r"^-\s*(\d+)\s*([smhd])$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def parse_target(text: str, now: datetime) -> datetime | None:
+    """'2026-05-20 13:43', RFC3339, '13:43' (today, UTC) or '-15m' (15 minutes ago)."""
+    text = text.strip()
+    match = _RELATIVE.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    match = _CLOCK.match(text)
+    if match:
+        hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            return None
+        return now.replace(hour=hour, minute=minute, second=second, microsecond=0)
+    if re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$", text):
+        text += ":00"
+    return parse_time(text)
+
+
+class RecoverableScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    RecoverableScreen { align: center middle; }
+    RecoverableScreen > Vertical { width: 72; max-width: 100%; height: auto; border: round $accent;
+                                   background: $surface; padding: 1 2; }
+    RecoverableScreen #answer { margin-top: 1; height: auto; }
+    """
+
+    def __init__(self, data: CnpgPaneData | None, clock: Any) -> None:
+        super().__init__()
+        self.data = data
+        self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        cluster = self.data.current if isinstance(self.data, CnpgPaneData) else None
+        with Vertical():
+            if cluster is None:
+                yield Label("No CloudNativePG cluster is shown yet: nothing to ask about.")
+                return
+            yield Static(Text.assemble("Is this time recoverable for ", safe_text(cluster.name, "bold"), "?"))
+            yield Input(placeholder="2026-05-20 13:43  |  13:43 (UTC today)  |  -15m", id="when")
+            yield Static(Text("Enter to check, Esc to close. Times are UTC.", style="dim"), id="answer")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        cluster = self.data.current if isinstance(self.data, CnpgPaneData) else None
+        answer = self.query_one("#answer", Static)
+        if cluster is None:
+            return
+        now = self.clock.now()
+        when = parse_target(event.value, now)
+        if when is None:
+            answer.update(Text("Not a time I can read. Try 2026-05-20 13:43, 13:43 or -15m.", style="yellow"))
+            return
+        verdict, why = cluster.recoverable(when, now)
+        label = {True: ("YES", "bold green"), False: ("NO", "bold red"), None: ("CANNOT TELL", "bold yellow")}[verdict]
+        answer.update(Text.assemble(label, f"  {when:%Y-%m-%d %H:%M:%SZ}\n", safe_text(why, limit=300)))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

@@ -1,0 +1,64 @@
+"""Pane 3: the AnalysisRuns of the rollout's current pod hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from cockpit.models import AnalysisRunView
+from cockpit.textsafe import safe_text
+from cockpit.timefmt import age
+from widgets.pane import Pane
+
+PHASE_STYLE = {"Successful": "green", "Running": "cyan", "Pending": "dim", "Failed": "bold red",
+               "Error": "bold red", "Inconclusive": "yellow"}
+
+
+class AnalysisPane(Pane):
+    pane_id = "analysis"
+
+    def render_data(self, runs: tuple[AnalysisRunView, ...], now: datetime) -> RenderableType:
+        if not runs:
+            return Text("no AnalysisRuns for the current pod hash", style="dim")
+        parts: list[RenderableType] = []
+        for run in runs[:4]:
+            when = age(run.started_at or run.created_at, now)
+            step = f" step {run.step_index}" if run.step_index is not None else ""
+            parts.append(Text.assemble(
+                safe_text(run.name, "bold", limit=60), "  ",
+                (run.phase or "pending", PHASE_STYLE.get(run.phase, "dim")),
+                (f"  {run.rollout_type}{step} · {when}", "dim"),
+            ))
+            if run.metrics:
+                table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim", expand=True)
+                table.add_column("METRIC", ratio=1, overflow="ellipsis", no_wrap=True)
+                table.add_column("LAST", no_wrap=True, max_width=14, overflow="ellipsis")
+                table.add_column("✓", justify="right", style="green")
+                table.add_column("✗", justify="right", style="red")
+                table.add_column("?", justify="right", style="yellow")
+                for metric in run.metrics:
+                    table.add_row(
+                        safe_text(metric.name, PHASE_STYLE.get(metric.phase, ""), limit=60),
+                        safe_text(metric.last_value or "—", limit=14),
+                        str(metric.successful), str(metric.failed), str(metric.inconclusive),
+                    )
+                parts.append(table)
+            failing = run.failing_metric
+            message = (failing.message or failing.last_message) if failing else ""
+            if failing is not None:
+                parts.append(Text.assemble(("✗ ", "bold red"), safe_text(f"{failing.name}: {message or failing.phase}",
+                                                                         "red", limit=300)))
+            elif run.message:
+                parts.append(safe_text(run.message, "italic", limit=300))
+        if len(runs) > 4:
+            parts.append(Text(f"… {len(runs) - 4} older runs", style="dim"))
+        return Group(*parts)
+
+    def summarize(self, runs: tuple[AnalysisRunView, ...], now: datetime) -> Text:
+        if not runs:
+            return Text("none", style="dim")
+        phase = runs[0].phase or "pending"
+        return Text(f"AR {phase}", style=PHASE_STYLE.get(phase, ""))

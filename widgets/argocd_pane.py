@@ -1,0 +1,72 @@
+"""Pane 1: Argo CD deploy history of one Application."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from cockpit.models import ArgoApp
+from cockpit.textsafe import clean, safe_text
+from cockpit.timefmt import age
+from widgets.pane import Pane
+
+SYNC_STYLE = {"Synced": "green", "OutOfSync": "yellow"}
+HEALTH_STYLE = {"Healthy": "green", "Progressing": "cyan", "Degraded": "bold red", "Missing": "red",
+                "Suspended": "yellow"}
+
+
+class ArgoCDPane(Pane):
+    pane_id = "argocd"
+    recent_minutes = 30
+
+    def render_data(self, app: ArgoApp, now: datetime) -> RenderableType:
+        head = Text.assemble(
+            safe_text(app.name, "bold", limit=80), "  ",
+            (app.sync_status or "no status", SYNC_STYLE.get(app.sync_status, "dim")), " · ",
+            (app.health_status or "pending", HEALTH_STYLE.get(app.health_status, "dim")), " · auto-sync ",
+            ("on", "bold") if app.auto_sync else ("off", "yellow"),
+        )
+        if app.auto_sync:
+            head.append(f" (selfHeal {'on' if app.self_heal else 'off'}, prune {'on' if app.prune else 'off'})",
+                        style="dim")
+        lines: list[RenderableType] = [head]
+        if app.operation_running or app.operation_phase == "Running":
+            lines.append(safe_text(f"operation running: {app.operation_message}", "cyan"))
+        if app.owner_appset:
+            lines.append(safe_text(f"owned by ApplicationSet {app.owner_appset}", "dim"))
+        if not app.history:
+            lines.append(Text("no deploy history yet", style="dim"))
+            return Group(*lines)
+        table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
+        table.add_column("ID", justify="right", no_wrap=True)
+        table.add_column("AGE", no_wrap=True)
+        table.add_column("REVISION", no_wrap=True, max_width=16)
+        table.add_column("CHANGE", ratio=1, overflow="fold")
+        table.add_column("BY", no_wrap=True, max_width=14, overflow="ellipsis")
+        window = timedelta(minutes=self.recent_minutes)
+        for entry in app.history[:10]:
+            recent = entry.deployed_at is not None and now - entry.deployed_at <= window
+            style = "bold yellow" if recent else ""
+            table.add_row(
+                Text(f"{'▶' if recent else ' '}{entry.id}", style=style),
+                Text(age(entry.deployed_at, now), style=style),
+                safe_text(entry.short_revision or "—", limit=16),
+                safe_text(entry.change, style, limit=120),
+                safe_text(entry.initiated_by or "—", "dim", limit=14),
+            )
+        lines.append(table)
+        newest = app.history[0]
+        if newest.deployed_at is not None and now - newest.deployed_at <= window:
+            lines.append(Text(f"▶ deploy #{newest.id} landed {age(newest.deployed_at, now)} ago "
+                              f"(inside the {self.recent_minutes}-minute window)", style="bold yellow"))
+        return Group(*lines)
+
+    def summarize(self, app: ArgoApp, now: datetime) -> Text:
+        if not app.history:
+            return Text(f"{clean(app.health_status or 'pending', limit=12)}")
+        newest = app.history[0]
+        recent = newest.deployed_at is not None and now - newest.deployed_at <= timedelta(minutes=self.recent_minutes)
+        return Text(f"#{newest.id} {age(newest.deployed_at, now)}", style="bold yellow" if recent else "")

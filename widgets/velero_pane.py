@@ -1,0 +1,74 @@
+"""Pane 6: Velero backups and schedules; failed and partially failed backups stand out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from cockpit.models import VeleroView
+from cockpit.textsafe import safe_text
+from cockpit.timefmt import age
+from widgets.pane import Pane
+
+PHASE_STYLE = {"Completed": "green", "PartiallyFailed": "bold yellow", "Failed": "bold red",
+               "FailedValidation": "bold red", "InProgress": "cyan"}
+SHOWN = 8
+
+
+class VeleroPane(Pane):
+    pane_id = "velero"
+
+    def render_data(self, view: VeleroView, now: datetime) -> RenderableType:
+        parts: list[RenderableType] = []
+        bad = [b for b in view.backups if b.bad]
+        head = Text(f"{len(view.backups)} backups", style="bold")
+        if bad:
+            head.append(f" · {len(bad)} failed/partially failed", style="bold red")
+        parts.append(head)
+        table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
+        table.add_column("BACKUP", ratio=1, overflow="ellipsis", no_wrap=True)
+        table.add_column("PHASE", no_wrap=True)
+        table.add_column("AGE", no_wrap=True)
+        table.add_column("EXPIRES", no_wrap=True)
+        table.add_column("E/W", no_wrap=True)
+        table.add_column("NAMESPACES", overflow="ellipsis", no_wrap=True, max_width=28)
+        # the bad ones first (they are what the on-call must see), then the newest
+        shown = bad[:SHOWN] + [b for b in view.backups if not b.bad][: max(0, SHOWN - len(bad[:SHOWN]))]
+        for backup in shown:
+            expires = "—" if backup.expiration is None else (
+                f"in {age(now, backup.expiration)}" if backup.expiration > now else "expired")
+            table.add_row(
+                safe_text(backup.name, "bold" if backup.bad else "", limit=80),
+                Text(backup.phase or "New", style=PHASE_STYLE.get(backup.phase, "")),
+                Text(age(backup.started_at or backup.created_at, now)),
+                Text(expires, style="dim"),
+                Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""),
+                safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60),
+            )
+        parts.append(table)
+        if len(view.backups) > len(shown):
+            parts.append(Text(f"… {len(view.backups) - len(shown)} more", style="dim"))
+        for backup in bad[:2]:
+            if backup.failure_reason:
+                parts.append(safe_text(f"{backup.name}: {backup.failure_reason}", "red", limit=200))
+        if view.schedules:
+            line = Text("schedules: ", style="dim")
+            for index, schedule in enumerate(view.schedules[:6]):
+                if index:
+                    line.append(" · ", style="dim")
+                line.append_text(safe_text(schedule.name, limit=40))
+                last = f" last {age(schedule.last_backup, now)} ago" if schedule.last_backup else " never ran"
+                line.append(last, style="yellow" if schedule.last_backup is None else "")
+                if schedule.paused:
+                    line.append(" (paused)", style="yellow")
+            parts.append(line)
+        return Group(*parts)
+
+    def summarize(self, view: VeleroView, now: datetime) -> Text:
+        bad = sum(1 for b in view.backups if b.bad)
+        if bad:
+            return Text(f"Velero {bad} bad", style="bold red")
+        return Text(f"Velero {len(view.backups)} ok", style="green")
