@@ -44,10 +44,11 @@ class DemoPlatform:
 
     def start(self) -> "DemoPlatform":
         from cockpit.demo.kubeapi import KubeEmulator
-        from cockpit.demo.promapi import PromAPI
+        from cockpit.demo.promapi import PromApi
 
         self.kube = KubeEmulator().start()
-        self.prom = PromAPI(self.p99).start()
+        self.prom = PromApi(self.p99)
+        self.prom.start()
         self.seed()
         self.kube.write_kubeconfig(self.kubeconfig, context=DEMO_CONTEXT, namespace=scenario.APP_NAMESPACE)
         self.kube.on_write(self._on_write)
