@@ -1,0 +1,87 @@
+"""Velero ``Backup`` and ``Schedule`` objects (raw dicts) -> :class:`VeleroView`.
+
+Pure functions, no I/O, never raise; strings are kept as received.  Velero marks most status
+fields ``nullable``, so ``null`` is an ordinary value here, not an error.  Backups are listed
+newest first by when they started (creation time for backups that never started), which is the
+order an on-call scans when picking a restore point.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from cockpit.models import VeleroBackup, VeleroSchedule, VeleroView
+from cockpit.timefmt import parse_time
+
+SCHEDULE_LABEL = "velero.io/schedule-name"
+STORAGE_LOCATION_LABEL = "velero.io/storage-location"
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, (list, tuple)) else []
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+def parse_backup(obj: Any) -> VeleroBackup:
+    """A :class:`VeleroBackup`; the storage location falls back to Velero's label."""
+    obj = _map(obj)
+    meta = _map(obj.get("metadata"))
+    labels = _map(meta.get("labels"))
+    spec = _map(obj.get("spec"))
+    status = _map(obj.get("status"))
+    return VeleroBackup(
+        name=_text(meta.get("name")),
+        phase=_text(status.get("phase")),
+        schedule=_text(labels.get(SCHEDULE_LABEL)),
+        started_at=parse_time(status.get("startTimestamp")),
+        completed_at=parse_time(status.get("completionTimestamp")),
+        expiration=parse_time(status.get("expiration")),
+        included_namespaces=_strings(spec.get("includedNamespaces")),
+        errors=_count(status.get("errors")),
+        warnings=_count(status.get("warnings")),
+        failure_reason=_text(status.get("failureReason")),
+        storage_location=_text(spec.get("storageLocation")) or _text(labels.get(STORAGE_LOCATION_LABEL)),
+        created_at=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def parse_schedule(obj: Any) -> VeleroSchedule:
+    """A :class:`VeleroSchedule`; its namespaces are those of the backup template."""
+    obj = _map(obj)
+    meta = _map(obj.get("metadata"))
+    spec = _map(obj.get("spec"))
+    status = _map(obj.get("status"))
+    return VeleroSchedule(
+        name=_text(meta.get("name")),
+        phase=_text(status.get("phase")),
+        schedule=_text(spec.get("schedule")),
+        paused=spec.get("paused") is True,
+        last_backup=parse_time(status.get("lastBackup")),
+        included_namespaces=_strings(_map(spec.get("template")).get("includedNamespaces")),
+    )
+
+
+def parse_velero(backups: Any, schedules: Any) -> VeleroView:
+    """Backups newest first (start time, else creation time, then name); schedules by name."""
+    parsed = [parse_backup(item) for item in _objects(backups)]
+    parsed.sort(key=lambda backup: (backup.started_at or backup.created_at or _EPOCH, backup.name), reverse=True)
+    listed = [parse_schedule(item) for item in _objects(schedules)]
+    listed.sort(key=lambda schedule: schedule.name)
+    return VeleroView(backups=tuple(parsed), schedules=tuple(listed))
