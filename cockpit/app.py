@@ -106,6 +106,13 @@ class CockpitApp(App[int]):
 
         self.dashboard = DashboardScreen(self.targets)
         self.push_screen(self.dashboard)
+        # Every watch holds a thread for as long as it follows its stream; the default executor has
+        # min(32, cores + 4) threads (6 on a 2-core bastion), which would silently starve the later watches.
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=8 + 10 * len(self.targets), thread_name_prefix="cockpit-io")
+        )
         if self.poll:
             for target in self.targets:
                 self.start_context(target)

@@ -56,7 +56,7 @@ class Dashboard(Container):
     DEFAULT_CSS = """
     Dashboard { layout: grid; grid-size: 3 2; grid-gutter: 0; height: 1fr; }
     Dashboard.-medium { grid-size: 2 3; }
-    Dashboard.-narrow { layout: vertical; overflow-y: auto; }
+    Dashboard.-narrow { layout: vertical; overflow-y: auto; scrollbar-size-vertical: 1; }
     Dashboard.-narrow > Pane { height: auto; min-height: 5; max-height: 18; }
     """
 
@@ -163,9 +163,10 @@ class DashboardScreen(Screen):
     def refresh_summary(self, now: datetime) -> None:
         dash = self.active()
         text = Text()
+        separator = " │ " if self.size.width >= MEDIUM else "│"
         for index, pane in enumerate(dash.panes()):
             if index:
-                text.append(" │ ", style="dim")
+                text.append(separator, style="dim")
             text.append_text(pane.summary(now))
         strip = self.query_one("#summary", SummaryStrip)
         strip.update(text)
@@ -174,20 +175,19 @@ class DashboardScreen(Screen):
         target = self.active().target
         bar = self.query_one("#context-bar", ContextBar)
         text = Text()
-        text.append("cockpit ", style="bold")
-        text.append("context ")
+        text.append("ctx ", style="dim")
         text.append_text(safe_text(target.name, "bold", limit=60))
         if target.production:
-            text.append("  PRODUCTION", style="bold")
+            text.append(" PRODUCTION", style="bold")
         if target.read_only:
-            text.append("  READ-ONLY", style="bold")
-        if target.note:
-            text.append("  ")
-            text.append_text(safe_text(target.note, "italic", limit=80))
-        text.append("  ns ", style="dim")
+            text.append(" READ-ONLY", style="bold")
+        text.append(" ns ", style="dim")
         text.append_text(safe_text(target.namespace, limit=60))
         if len(self.targets) > 1:
-            text.append(f"  ({len(self.targets)} contexts: c switches)", style="dim")
+            text.append(f" ({len(self.targets)} contexts: c switches)", style="dim")
+        if target.note:
+            text.append(" · ", style="dim")
+            text.append_text(safe_text(target.note, "italic", limit=80))
         bar.update(text)
         bar.set_class(target.production, "-production")
 

@@ -61,4 +61,4 @@ class AnalysisPane(Pane):
         if not runs:
             return Text("none", style="dim")
         phase = runs[0].phase or "pending"
-        return Text(f"AR {phase}", style=PHASE_STYLE.get(phase, ""))
+        return Text(phase, style=PHASE_STYLE.get(phase, ""))

@@ -67,5 +67,5 @@ class CnpgPane(Pane):
             return Text("none", style="dim")
         first = current.first_recoverability_point
         if first is None:
-            return Text("PITR ?", style="yellow")
-        return Text(f"PITR {duration(max(0.0, (now - first).total_seconds()))}")
+            return Text("window ?", style="yellow")
+        return Text(duration(max(0.0, (now - first).total_seconds())).replace(" ", ""))

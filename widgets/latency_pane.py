@@ -67,4 +67,4 @@ class LatencyPane(Pane):
     def summarize(self, view: LatencyView, now: datetime) -> Text:
         over = view.over_slo
         style = "dim" if over is None else ("bold red" if over else "green")
-        return Text(f"p99 {format_seconds(view.value)}", style=style)
+        return Text(format_seconds(view.value).replace(" ", ""), style=style)

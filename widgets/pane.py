@@ -46,6 +46,7 @@ class Pane(VerticalScroll, can_focus=True):
     Pane > #body { height: auto; }
     """
 
+    ALLOW_MAXIMIZE = True
     pane_id = ""
 
     class Picked(Message):

@@ -29,12 +29,12 @@ class VeleroPane(Pane):
             head.append(f" · {len(bad)} failed/partially failed", style="bold red")
         parts.append(head)
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
-        table.add_column("BACKUP", ratio=1, overflow="ellipsis", no_wrap=True)
-        table.add_column("PHASE", no_wrap=True)
-        table.add_column("AGE", no_wrap=True)
-        table.add_column("EXPIRES", no_wrap=True)
-        table.add_column("E/W", no_wrap=True)
-        table.add_column("NAMESPACES", overflow="ellipsis", no_wrap=True, max_width=28)
+        table.add_column("BACKUP", ratio=3, overflow="ellipsis", no_wrap=True, min_width=16)
+        table.add_column("PHASE", no_wrap=True, min_width=9, overflow="ellipsis")
+        table.add_column("AGE", no_wrap=True, min_width=5)
+        table.add_column("E/W", no_wrap=True, min_width=3)
+        table.add_column("EXPIRES", no_wrap=True, min_width=6)
+        table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
         # the bad ones first (they are what the on-call must see), then the newest
         shown = bad[:SHOWN] + [b for b in view.backups if not b.bad][: max(0, SHOWN - len(bad[:SHOWN]))]
         for backup in shown:
@@ -44,8 +44,8 @@ class VeleroPane(Pane):
                 safe_text(backup.name, "bold" if backup.bad else "", limit=80),
                 Text(backup.phase or "New", style=PHASE_STYLE.get(backup.phase, "")),
                 Text(age(backup.started_at or backup.created_at, now)),
-                Text(expires, style="dim"),
                 Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""),
+                Text(expires, style="dim"),
                 safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60),
             )
         parts.append(table)
@@ -70,5 +70,5 @@ class VeleroPane(Pane):
     def summarize(self, view: VeleroView, now: datetime) -> Text:
         bad = sum(1 for b in view.backups if b.bad)
         if bad:
-            return Text(f"Velero {bad} bad", style="bold red")
-        return Text(f"Velero {len(view.backups)} ok", style="green")
+            return Text(f"{bad} bad", style="bold red")
+        return Text(f"{len(view.backups)} ok", style="green")

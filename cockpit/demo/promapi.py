@@ -138,6 +138,7 @@ class PromApi:
             return self.url
         server = ThreadingHTTPServer((self._host, self._port), _Handler)
         server.daemon_threads = True
+        self._port = server.server_address[1]  # a restart (after stop) binds the same port again
         server.api = self  # type: ignore[attr-defined]  # read by _Handler
         self._server = server
         self._thread = threading.Thread(

@@ -260,9 +260,17 @@ def map_error(err: Exception, *, method: str = "GET", path: str = "", server: st
             410: ErrorKind.GONE, 422: ErrorKind.INVALID, 400: ErrorKind.INVALID,
         }.get(status, ErrorKind.SERVER if status >= 500 else ErrorKind.BAD_DATA)
         return SourceError(kind, text, status=status)
+    reason = getattr(err, "reason", None)  # urllib3 MaxRetryError wraps the real cause
+    if isinstance(reason, Exception):
+        err = reason
     name = type(err).__name__
     text = str(err)
     lowered = text.lower()
+    if name in ("ProtocolError", "IncompleteRead", "RemoteDisconnected", "ConnectionResetError"):
+        return SourceError(ErrorKind.UNREACHABLE, f"Kubernetes API at {server}: connection lost")
+    if name in ("NewConnectionError", "ConnectionRefusedError"):
+        if "refused" in lowered or name == "ConnectionRefusedError":
+            return SourceError(ErrorKind.UNREACHABLE, f"Kubernetes API unreachable at {server}: connection refused")
     if "timed out" in lowered or "timeout" in name.lower():
         return SourceError(ErrorKind.TIMEOUT, f"Kubernetes API at {server} did not answer in time")
     if "refused" in lowered:

@@ -1,0 +1,53 @@
+"""Shared helpers for Pilot and snapshot tests: the demo platform on loopback, a fixed clock, waiting for panes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+
+from cockpit.app import CockpitApp, connect
+from cockpit.clock import FixedClock
+from cockpit.config import build_settings
+from cockpit.demo.platform import DemoPlatform, demo_settings
+from cockpit.models import PANES, FeedState
+
+T0 = datetime(2026, 5, 20, 14, 27, 13, tzinfo=timezone.utc)
+
+
+def make_app(platform: DemoPlatform, *, clock=None, tick: bool = False, **overrides) -> CockpitApp:
+    settings = demo_settings(build_settings(overrides), platform)
+    targets = connect(settings, note="demo platform on 127.0.0.1")
+    return CockpitApp(settings, targets, clock=clock or FixedClock(platform.now), tick=tick)
+
+
+def pane_states(app: CockpitApp) -> dict[str, FeedState | None]:
+    dash = app.dashboard.active()
+    out = {}
+    for name in PANES:
+        snap = dash.pane(name).snapshot
+        out[name] = None if snap is None else snap.status.state
+    return out
+
+
+async def wait_for(pilot, predicate, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if predicate():
+            return
+    raise AssertionError(f"timed out waiting for {what}; panes: {pane_states(pilot.app)}")
+
+
+def all_populated(app: CockpitApp) -> bool:
+    dash = app.dashboard.active()
+    for name in PANES:
+        snap = dash.pane(name).snapshot
+        if snap is None or snap.status.state is not FeedState.OK or snap.data is None:
+            return False
+    return True
+
+
+async def settle(pilot) -> None:
+    await wait_for(pilot, lambda: all_populated(pilot.app), what="all six panes populated")
+    await pilot.pause(0.2)

@@ -1,0 +1,88 @@
+"""Pilot tests: the cockpit against the demo platform over loopback HTTP, through the real clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from cockpit.demo.platform import DemoPlatform
+from cockpit.models import FeedState
+from tests.ui.harness import T0, all_populated, make_app, pane_states, settle, wait_for
+
+
+@pytest.fixture
+def platform():
+    demo = DemoPlatform(now=T0).start()
+    yield demo
+    demo.stop()
+
+
+async def test_all_six_panes_populated(platform):
+    app = make_app(platform)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        dash = app.dashboard.active()
+        argo = dash.pane("argocd").snapshot.data
+        assert [entry.id for entry in argo.history[:3]] == [42, 41, 40]
+        assert argo.history[0].change.startswith("image tag")
+        rollout = dash.pane("rollout").snapshot.data
+        assert (rollout.step_index, rollout.step_count, rollout.set_weight) == (3, 8, 25)
+        assert rollout.stable_images == ("ghcr.io/acme/catalog:v1.5.0",)
+        assert rollout.canary_images == ("ghcr.io/acme/catalog:v1.5.1",)
+        runs = dash.pane("analysis").snapshot.data
+        assert runs and runs[0].pod_hash == rollout.canary_hash
+        latency = dash.pane("latency").snapshot.data
+        assert latency.value == pytest.approx(1.2, abs=0.05) and latency.over_slo
+        cnpg = dash.pane("cnpg").snapshot.data
+        assert cnpg.current.name == "bookstore-platform-cnpg-orders"
+        assert cnpg.current.first_recoverability_point is not None
+        velero = dash.pane("velero").snapshot.data
+        assert any(b.phase == "PartiallyFailed" for b in velero.backups)
+
+
+async def test_keys_focus_and_zoom(platform):
+    app = make_app(platform)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        for number, pane in enumerate(["argocd", "rollout", "analysis", "latency", "cnpg", "velero"], start=1):
+            await pilot.press(str(number))
+            assert app.dashboard.focused_pane().pane_id == pane
+        await pilot.press("z")
+        assert app.dashboard.maximized is not None
+        await pilot.press("z")
+        assert app.dashboard.maximized is None
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen is app.dashboard
+
+
+async def test_kube_api_down_then_back(platform):
+    """Kill the API server: the Kubernetes panes keep their data marked stale and say why; p99 keeps updating;
+    bring it back on the same port: they recover by themselves."""
+    app = make_app(platform)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        platform.kube.stop()
+        await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.ERROR, what="rollout pane error")
+        rollout_pane = app.dashboard.active().pane("rollout")
+        assert rollout_pane.has_class("-stale")
+        assert rollout_pane.last_good is not None
+        assert "unreachable" in rollout_pane.snapshot.status.error or "lost" in rollout_pane.snapshot.status.error
+        assert pane_states(app)["latency"] is FeedState.OK
+        platform.kube.start()
+        await wait_for(pilot, lambda: all_populated(app), timeout=30, what="recovery")
+        assert not rollout_pane.has_class("-stale")
+
+
+async def test_prometheus_down_then_back(platform):
+    app = make_app(platform, prometheus_interval=0.3)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        platform.prom.stop()
+        await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.ERROR, what="latency error")
+        pane = app.dashboard.active().pane("latency")
+        assert "connection refused" in pane.snapshot.status.error
+        assert pane.last_good is not None and pane.has_class("-stale")
+        assert pane_states(app)["rollout"] is FeedState.OK
+        platform.prom.start()
+        await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.OK, what="latency recovery")
