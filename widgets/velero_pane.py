@@ -53,7 +53,8 @@ class VeleroPane(Pane):
             parts.append(Text(f"… {len(view.backups) - len(shown)} more", style="dim"))
         for backup in bad[:2]:
             if backup.failure_reason:
-                parts.append(safe_text(f"{backup.name}: {backup.failure_reason}", "red", limit=200))
+                parts.append(Text.assemble(safe_text(backup.name, "red", limit=40), ": ",
+                                           safe_text(backup.failure_reason, "red", limit=200)))
         if view.schedules:
             line = Text("schedules: ", style="dim")
             for index, schedule in enumerate(view.schedules[:6]):
