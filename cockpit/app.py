@@ -97,6 +97,10 @@ class CockpitApp(App[int]):
         self.feeds: dict[str, Any] = {}
         self.prom_sources: dict[str, Any] = {}
         self.latency_feeds: dict[str, Any] = {}
+        self.overrides: dict[str, dict[str, str]] = {}  # per context: the person's answers in the tree
+        self.gathered: dict[str, Any] = {}  # per context: the last evidence (cockpit.evidence.Gathered)
+        self.evaluations: dict[str, Any] = {}
+        self._evidence_due: set[str] = set()
         self.on_ready_hooks: list[Any] = []
 
     # -- start-up --------------------------------------------------------------------------------------------
@@ -181,7 +185,126 @@ class CockpitApp(App[int]):
         self.post_message(SnapshotReady(snapshot))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self.dashboard.show_snapshot(message.snapshot, self.clock.now())
+        snap = message.snapshot
+        self.dashboard.show_snapshot(snap, self.clock.now())
+        if snap.pane in ("argocd", "rollout") and self.poll:
+            self.evidence_soon(snap.context)
+
+    # -- the decision tree ---------------------------------------------------------------------------------
+
+    def evidence_soon(self, context: str) -> None:
+        """Gather the decision evidence again shortly (changes come in bursts: one gather per burst)."""
+        if context in self._evidence_due:
+            return
+        self._evidence_due.add(context)
+        self.set_timer(0.5, lambda: self._gather(context))
+
+    def _current(self, context: str, pane: str) -> Any:
+        dash = self.dashboard.dashboard_for(context)
+        if dash is None:
+            return None
+        widget = dash.pane(pane)
+        return widget.snapshot.data if widget.snapshot is not None and widget.snapshot.data is not None \
+            else widget.last_good
+
+    @work(group="evidence", exit_on_error=False)
+    async def _gather(self, context: str) -> None:
+        from cockpit.evidence import gather
+
+        self._evidence_due.discard(context)
+        feeds = self.feeds.get(context)
+        gathered = await asyncio.to_thread(
+            gather,
+            self.settings,
+            context=context,
+            contexts=tuple(t.name for t in self.targets),
+            app=self._current(context, "argocd"),
+            rollout=self._current(context, "rollout"),
+            kube=feeds.kube if feeds is not None else None,
+            now=self.clock.now(),
+        )
+        self.gathered[context] = gathered
+        self.refresh_decision(context)
+
+    def refresh_decision(self, context: str) -> None:
+        """Evaluate the tree (pure, no I/O) over the last evidence and the person's answers; show it."""
+        from cockpit.decide import DecisionInput, evaluate
+
+        gathered = self.gathered.get(context)
+        decision = gathered.decision if gathered is not None else DecisionInput(
+            app=self._current(context, "argocd"), rollout=self._current(context, "rollout"),
+            window_minutes=self.settings.recent_deploy_minutes)
+        problems = gathered.problems if gathered is not None else ("gathering evidence…",)
+        evaluation = evaluate(decision, self.overrides.get(context, {}), now=self.clock.now())
+        self.evaluations[context] = evaluation
+        panels = []
+        dash = self.dashboard.dashboard_for(context)
+        if dash is not None:
+            panels.append(dash.decision)
+        from screens.decision import DecisionScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, DecisionScreen) and screen.context == context:
+                panels.append(screen.panel)
+        for panel in panels:
+            panel.show(evaluation, problems, self.stale_runbooks())
+
+    def stale_runbooks(self) -> set[str]:
+        return set()
+
+    def active_context(self) -> str:
+        from screens.decision import DecisionScreen
+
+        if isinstance(self.screen, DecisionScreen):
+            return self.screen.context
+        return self.dashboard.active().target.name
+
+    def on_decision_tree_answered(self, message: Any) -> None:
+        context = self.active_context()
+        answers = self.overrides.setdefault(context, {})
+        if message.answer:
+            answers[message.node_id] = message.answer
+        else:
+            answers.pop(message.node_id, None)
+        self.refresh_decision(context)
+
+    def on_decision_tree_explained(self, message: Any) -> None:
+        from cockpit.decide import LEAVES, NODES
+        from screens.explain import ExplainScreen
+
+        context = self.active_context()
+        evaluation = self.evaluations.get(context)
+        if message.node_id in NODES and evaluation is not None:
+            result = evaluation.results[message.node_id]
+            lines = [("answer", f"{result.answer.value}{' (yours)' if result.overridden else ''}, "
+                                f"confidence {result.confidence.value}"), ("because", result.explain)]
+            lines += [(e.source, e.fact) for e in result.evidence]
+            self.push_screen(ExplainScreen(result.question, NODES[message.node_id].why, lines))
+        elif message.node_id in LEAVES:
+            leaf = LEAVES[message.node_id]
+            self.push_screen(ExplainScreen(leaf.title, f"Runbook {leaf.runbook or '(none)'}; expected RTO "
+                                                       f"{leaf.rto or 'n/a'}. Enter opens the runbook.", []))
+
+    def on_decision_tree_leaf_opened(self, message: Any) -> None:
+        from cockpit.decide import resolve_leaf
+
+        context = self.active_context()
+        gathered = self.gathered.get(context)
+        if gathered is None:
+            self.notify("Still gathering evidence; try again in a moment.", timeout=3)
+            return
+        leaf, _ = resolve_leaf(message.slot, gathered.decision)
+        self.open_runbook(context, leaf.runbook, leaf.title)
+
+    def open_runbook(self, context: str, runbook: str, title: str) -> None:
+        from screens.explain import ExplainScreen
+
+        if not runbook:
+            self.push_screen(ExplainScreen(title, "This is not a rollback case: open the alert's own runbook.", []))
+            return
+        from screens.runbook import RunbookScreen
+
+        self.push_screen(RunbookScreen(runbook, context))
 
     def choose(self, context: str, pane: str, name: str) -> None:
         feeds = self.feeds.get(context)
@@ -210,6 +333,7 @@ class CockpitApp(App[int]):
         yield SystemCommand("Is a time recoverable?", "Key w: ask the CNPG pane",
                             self.dashboard.action_recoverable)
         yield SystemCommand("Next context", "Key c: the next kube context tab", self.dashboard.action_next_context)
+        yield SystemCommand("Decision tree", "Key t: which layer broke, with the evidence", self.dashboard.action_tree)
         yield SystemCommand("Show keys", "Key ?: every key", self.action_help)
 
     # -- leaving cleanly -----------------------------------------------------------------------------------

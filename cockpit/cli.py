@@ -53,6 +53,15 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--service", metavar="NAME", help="service the default p99 query selects (default catalog)")
     parser.add_argument("--slo", type=_positive_float, metavar="SECONDS", help="p99 objective in seconds (default 0.5)")
     parser.add_argument("--read-only", action="store_true", default=None, help="never write to any backend")
+    evidence = parser.add_argument_group("decision-tree evidence (optional)")
+    evidence.add_argument("--gitops-repo", metavar="PATH", help="local clone of the GitOps repository")
+    evidence.add_argument("--migrations-dir", metavar="DIR", help="SQL migrations in that repo (default migrations/)")
+    evidence.add_argument("--flag-url", metavar="URL", help="feature-flag state as JSON (e.g. Flagsmith's flags API)")
+    evidence.add_argument("--flag-key", metavar="NAME", help="the flag to read from that answer")
+    evidence.add_argument("--s3-endpoint", metavar="URL", help="S3 endpoint (default: AWS)")
+    evidence.add_argument("--s3-bucket", metavar="NAME", help="versioned bucket to check for delete markers")
+    evidence.add_argument("--s3-prefix", metavar="PREFIX", help="key prefix in that bucket")
+    evidence.add_argument("--tenant-namespace", metavar="NS", help="namespace whose loss means a Velero restore")
     parser.add_argument("command", nargs="?", choices=["demo"], help=argparse.SUPPRESS)
     return parser
 

@@ -59,6 +59,16 @@ class Settings:
     prometheus_interval: float = 15.0
     recent_deploy_minutes: int = 30
     read_only: bool = False
+    # decision-tree evidence (all optional: a missing one leaves its node "unknown", asking the person)
+    gitops_repo: str | None = None  # a local clone of the GitOps repository
+    migrations_dir: str = "migrations/"
+    flag_url: str | None = None  # plain HTTP GET returning JSON (e.g. Flagsmith's flags API)
+    flag_key: str | None = None
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_window_hours: float = 24.0
+    tenant_namespace: str | None = None  # default: the Argo CD app's destination namespace
     config_path: str | None = None
     context_settings: dict[str, ContextSettings] = field(default_factory=dict)
     demo: bool = False
@@ -83,9 +93,10 @@ def default_config_path() -> Path:
 
 _STR_KEYS = {
     "kubeconfig", "namespace", "app", "argocd_namespace", "rollout", "cnpg_cluster", "cnpg_namespace",
-    "velero_namespace", "prometheus_url", "promql", "service",
+    "velero_namespace", "prometheus_url", "promql", "service", "gitops_repo", "migrations_dir", "flag_url",
+    "flag_key", "s3_endpoint", "s3_bucket", "s3_prefix", "tenant_namespace",
 }
-_FLOAT_KEYS = {"slo", "prometheus_interval"}
+_FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours"}
 _INT_KEYS = {"recent_deploy_minutes"}
 _BOOL_KEYS = {"read_only"}
 

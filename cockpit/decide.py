@@ -103,7 +103,7 @@ class NodeSpec:
 LEAVES: dict[str, Leaf] = {
     leaf.id: leaf
     for leaf in (
-        Leaf("flag-flip", "FLAG FLIP: turn the flag off first", RollbackLayer.FLAG, "feature-flag-flip", "60s"),
+        Leaf("flag-flip", "FLAG FLIP: turn the flag off first", RollbackLayer.FLAG, "flag-flip", "60s"),
         Leaf("code-rollback", "CODE rollback (Argo CD / Rollouts / Helm)", RollbackLayer.CODE, "", "30s-3m"),
         Leaf(
             "code-rollback-argocd",
@@ -326,7 +326,9 @@ def _recent_deploy(inp: DecisionInput, now: datetime) -> _Raw:
             if answer is Answer.NO:
                 confidence = Confidence.MEDIUM
     if rollout is not None and _mid_canary(rollout):
-        step = f"step {rollout.step_index}/{rollout.step_count}" if rollout.step_index is not None else "in progress"
+        # shown 1-based, as `kubectl argo rollouts get` does (status.currentStepIndex 3 of 8 steps = "4/8")
+        shown = min(rollout.step_index + 1, rollout.step_count) if rollout.step_index is not None else None
+        step = f"step {shown}/{rollout.step_count}" if shown is not None else "in progress"
         images = ", ".join(rollout.canary_images) or rollout.canary_hash
         fact = f"Rollout {rollout.name} {rollout.phase or 'updating'}: canary {step}, {images}"
         evidence.append(Evidence(fact, "Argo Rollouts status"))
@@ -568,6 +570,11 @@ def _resolve_leaf(slot: str, inp: DecisionInput) -> tuple[Leaf, tuple[Evidence, 
             leaf = dataclasses.replace(LEAVES[slot], title=title, rto="5-20m")
             return leaf, (Evidence(f"{compositions[0].path} is a Crossplane Composition", f"git {inp.change.range}"),)
     return LEAVES[slot], ()
+
+
+def resolve_leaf(slot: str, inp: DecisionInput) -> tuple[Leaf, tuple[Evidence, ...]]:
+    """The runbook a leaf slot stands for with this evidence (the widget opens leaves off the path too)."""
+    return _resolve_leaf(slot, inp)
 
 
 # --------------------------------------------------------------------------- evaluation

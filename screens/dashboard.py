@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container
+from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -18,6 +18,7 @@ from cockpit.textsafe import clean, safe_text
 from widgets.analysis_pane import AnalysisPane
 from widgets.argocd_pane import ArgoCDPane
 from widgets.cnpg_pane import CnpgPane
+from widgets.decision_tree import DecisionPanel, DecisionTree
 from widgets.latency_pane import LatencyPane
 from widgets.pane import Pane
 from widgets.rollout_pane import RolloutPane
@@ -50,14 +51,22 @@ class SummaryStrip(Static):
     """
 
 
-class Dashboard(Container):
-    """The six panes of one context."""
+class PaneGrid(Container):
+    DEFAULT_CSS = """
+    PaneGrid { layout: grid; grid-size: 3 2; grid-gutter: 0; height: 1fr; width: 1fr; }
+    Dashboard.-medium PaneGrid { grid-size: 2 3; }
+    Dashboard.-narrow PaneGrid { layout: vertical; overflow-y: auto; scrollbar-size-vertical: 1; }
+    Dashboard.-narrow PaneGrid > Pane { height: auto; min-height: 5; max-height: 18; }
+    """
+
+
+class Dashboard(Horizontal):
+    """The six panes of one context, and (from 160 columns) the decision tree beside them."""
 
     DEFAULT_CSS = """
-    Dashboard { layout: grid; grid-size: 3 2; grid-gutter: 0; height: 1fr; }
-    Dashboard.-medium { grid-size: 2 3; }
-    Dashboard.-narrow { layout: vertical; overflow-y: auto; scrollbar-size-vertical: 1; }
-    Dashboard.-narrow > Pane { height: auto; min-height: 5; max-height: 18; }
+    Dashboard { height: 1fr; }
+    Dashboard > DecisionPanel { width: 33%; min-width: 52; }
+    Dashboard.-medium > DecisionPanel, Dashboard.-narrow > DecisionPanel { display: none; }
     """
 
     def __init__(self, target: Any, **kwargs: Any) -> None:
@@ -65,11 +74,21 @@ class Dashboard(Container):
         self.target = target
 
     def compose(self) -> ComposeResult:
-        for number, pane in enumerate(PANES, start=1):
-            widget = PANE_CLASSES[pane](number)
-            if pane == "argocd":
-                widget.recent_minutes = self.target.recent_minutes  # type: ignore[attr-defined]
-            yield widget
+        with PaneGrid():
+            for number, pane in enumerate(PANES, start=1):
+                widget = PANE_CLASSES[pane](number)
+                if pane == "argocd":
+                    widget.recent_minutes = self.target.recent_minutes  # type: ignore[attr-defined]
+                yield widget
+        yield DecisionPanel(id="decision")
+
+    @property
+    def decision(self) -> DecisionPanel:
+        return self.query_one(DecisionPanel)
+
+    @property
+    def tree_visible(self) -> bool:
+        return not (self.has_class("-medium") or self.has_class("-narrow"))
 
     def pane(self, pane: str) -> Pane:
         return self.query_one(f"#pane-{pane}", Pane)
@@ -89,6 +108,7 @@ class DashboardScreen(Screen):
         Binding("z", "zoom", "Zoom"),
         Binding("c", "next_context", "Next context", show=False),
         Binding("w", "recoverable", "Recoverable?", show=False),
+        Binding("t", "tree", "Decision tree"),
     ]
 
     DEFAULT_CSS = """
@@ -232,6 +252,15 @@ class DashboardScreen(Screen):
         pane = self.active().pane("cnpg")
         data = pane.snapshot.data if pane.snapshot is not None and pane.snapshot.data is not None else pane.last_good
         self.app.push_screen(RecoverableScreen(data, self.app.clock))  # type: ignore[attr-defined]
+
+    def action_tree(self) -> None:
+        dash = self.active()
+        if dash.tree_visible:
+            dash.decision.query_one(DecisionTree).focus()
+            return
+        from screens.decision import DecisionScreen
+
+        self.app.push_screen(DecisionScreen(dash.target.name))
 
     @on(Pane.Picked)
     def _picked(self, event: Pane.Picked) -> None:

@@ -40,23 +40,37 @@ class ArgoCDPane(Pane):
         if not app.history:
             lines.append(Text("no deploy history yet", style="dim"))
             return Group(*lines)
-        table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
-        table.add_column("ID", justify="right", no_wrap=True)
-        table.add_column("AGE", no_wrap=True)
-        table.add_column("REVISION", no_wrap=True, max_width=16)
-        table.add_column("CHANGE", ratio=1, overflow="fold")
-        table.add_column("BY", no_wrap=True, max_width=14, overflow="ellipsis")
         window = timedelta(minutes=self.recent_minutes)
-        for entry in app.history[:10]:
-            recent = entry.deployed_at is not None and now - entry.deployed_at <= window
-            style = "bold yellow" if recent else ""
-            table.add_row(
-                Text(f"{'▶' if recent else ' '}{entry.id}", style=style),
-                Text(age(entry.deployed_at, now), style=style),
-                safe_text(entry.short_revision or "—", limit=16),
-                safe_text(entry.change, style, limit=120),
-                safe_text(entry.initiated_by or "—", "dim", limit=14),
-            )
+        width = self.content_region.width or 80
+        if width >= 70:
+            table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
+            table.add_column("ID", justify="right", no_wrap=True)
+            table.add_column("AGE", no_wrap=True)
+            table.add_column("REVISION", no_wrap=True, max_width=16)
+            table.add_column("CHANGE", ratio=1, overflow="fold")
+            table.add_column("BY", no_wrap=True, max_width=14, overflow="ellipsis")
+            for entry in app.history[:10]:
+                recent = entry.deployed_at is not None and now - entry.deployed_at <= window
+                style = "bold yellow" if recent else ""
+                table.add_row(
+                    Text(f"{'▶' if recent else ' '}{entry.id}", style=style),
+                    Text(age(entry.deployed_at, now), style=style),
+                    safe_text(entry.short_revision or "—", limit=16),
+                    safe_text(entry.change, style, limit=120),
+                    safe_text(entry.initiated_by or "—", "dim", limit=14),
+                )
+        else:  # narrow: the change goes on its own line under each entry
+            table = Table.grid(padding=(0, 1), expand=True)
+            table.add_column(no_wrap=True, justify="right")
+            table.add_column(ratio=1)
+            for entry in app.history[:10]:
+                recent = entry.deployed_at is not None and now - entry.deployed_at <= window
+                style = "bold yellow" if recent else ""
+                head = Text.assemble((age(entry.deployed_at, now), style), "  ",
+                                     safe_text(entry.short_revision or "—", limit=16), "  ",
+                                     safe_text(entry.initiated_by or "—", "dim", limit=20))
+                table.add_row(Text(f"{'▶' if recent else ' '}#{entry.id}", style=style or "bold"), head)
+                table.add_row("", safe_text(entry.change, style or "italic", limit=160))
         lines.append(table)
         newest = app.history[0]
         if newest.deployed_at is not None and now - newest.deployed_at <= window:

@@ -179,6 +179,10 @@ class Pane(VerticalScroll, can_focus=True):
         if event.option.id:
             self.post_message(self.Picked(self.pane_id, event.option.id))
 
+    def on_resize(self) -> None:
+        if self.snapshot is not None:
+            self.refresh_body(self.app.clock.now())  # type: ignore[attr-defined]
+
     def on_focus(self) -> None:
         if self.has_class("-pick"):
             self.query_one("#pick", OptionList).focus()

@@ -36,6 +36,9 @@ class DemoPlatform:
         self.deploy_at = (self.now - scenario.DEPLOYED_AGO[42]).timestamp()
         self.recover_at: float | None = None
         self.rollout_uid = ""
+        self.flags: Any = None
+        self.gitops_repo: Path | None = None
+        self.revisions: dict[int, str] = dict(scenario.REVISIONS)
         self._lock = threading.Lock()
 
     @property
@@ -46,16 +49,22 @@ class DemoPlatform:
         from cockpit.demo.kubeapi import KubeEmulator
         from cockpit.demo.promapi import PromApi
 
+        from cockpit.demo import gitops
+        from cockpit.demo.flags import FlagServer
+
+        deployed = {hid: self.now - ago for hid, ago in scenario.DEPLOYED_AGO.items()}
+        self.gitops_repo, self.revisions = gitops.build(self.workdir / "gitops", deployed)
         self.kube = KubeEmulator().start()
         self.prom = PromApi(self.p99)
         self.prom.start()
+        self.flags = FlagServer({scenario.FLAG: (True, "meilisearch_v1"), "checkout_express": (False, None)}).start()
         self.seed()
         self.kube.write_kubeconfig(self.kubeconfig, context=DEMO_CONTEXT, namespace=scenario.APP_NAMESPACE)
         self.kube.on_write(self._on_write)
         return self
 
     def stop(self) -> None:
-        for server in (self.kube, self.prom):
+        for server in (self.kube, self.prom, self.flags):
             if server is not None:
                 server.stop()
         if self._own_workdir:
@@ -68,7 +77,7 @@ class DemoPlatform:
         now = self.now
         for obj in scenario.namespaces():
             self.kube.seed(obj)
-        self.kube.seed(scenario.application(now))
+        self.kube.seed(scenario.application(now, self.revisions))
         stored = self.kube.seed(scenario.rollout(now))
         self.rollout_uid = stored["metadata"]["uid"]
         for rs in scenario.replica_sets(self.rollout_uid, now):
@@ -179,6 +188,9 @@ def demo_settings(settings: Any, platform: DemoPlatform) -> Any:
         cnpg_namespace=scenario.CNPG_NAMESPACE,
         prometheus_url=platform.prometheus_url,
         service=scenario.SERVICE,
+        gitops_repo=str(platform.gitops_repo),
+        flag_url=platform.flags.url,
+        flag_key=scenario.FLAG,
         demo=True,
     )
 

@@ -27,7 +27,8 @@ CANARY_HASH = "6b9f7c5d4c"
 OLD_HASH = "5c8d7b6a4f"
 IMAGE = "ghcr.io/acme/catalog"
 REPO = "https://git.example.com/acme/bookstore-platform-config.git"
-PATH = "apps/catalog/overlays/us-east"
+PATH = "apps/catalog"
+FLAG = "catalog_v2_search_engine"
 REVISIONS = {
     39: "4c3b2a19f8e7d6c5b4a39281706f5e4d3c2b1a09",
     40: "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d",
@@ -62,7 +63,8 @@ def _source(tag: str, cpu: str) -> dict[str, Any]:
     }
 
 
-def application(now: datetime) -> dict[str, Any]:
+def application(now: datetime, revisions: dict[int, str] | None = None) -> dict[str, Any]:
+    revisions = revisions or REVISIONS
     # #40 raised the CPU request in the overlay's patch (a config change); #41 re-synced the same source;
     # #42 bumped the image tag only.
     sources = {39: _source("v1.5.0", "250m"), 40: _source("v1.5.0", "500m"), 41: _source("v1.5.0", "500m"),
@@ -72,7 +74,7 @@ def application(now: datetime) -> dict[str, Any]:
         deployed = now - DEPLOYED_AGO[hid]
         history.append({
             "id": hid,
-            "revision": REVISIONS[hid],
+            "revision": revisions[hid],
             "deployedAt": iso(deployed),
             "deployStartedAt": iso(deployed - timedelta(seconds=41)),
             "source": sources[hid],
@@ -92,14 +94,14 @@ def application(now: datetime) -> dict[str, Any]:
             "revisionHistoryLimit": 10,
         },
         "status": {
-            "sync": {"status": "Synced", "revision": REVISIONS[42],
+            "sync": {"status": "Synced", "revision": revisions[42],
                      "comparedTo": {"source": _source("v1.5.1", "500m"),
                                     "destination": {"server": "https://kubernetes.default.svc",
                                                     "namespace": APP_NAMESPACE}}},
             "health": {"status": "Suspended", "message": "Rollout is paused"},
             "history": history,
             "operationState": {
-                "operation": {"sync": {"revision": REVISIONS[42]}, "initiatedBy": {"automated": True}},
+                "operation": {"sync": {"revision": revisions[42]}, "initiatedBy": {"automated": True}},
                 "phase": "Succeeded",
                 "message": "successfully synced (all tasks run)",
                 "startedAt": iso(now - DEPLOYED_AGO[42] - timedelta(seconds=41)),

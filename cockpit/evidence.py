@@ -1,0 +1,96 @@
+"""Gather the decision tree's evidence from the live sources (blocking: call it from a worker thread).
+
+The store already holds what the panes show (the Argo CD app, the Rollout); this adds what only the decision needs:
+the git diff between the last two deployed revisions, the migration pre-flight over that diff, the feature flag, S3
+delete markers and the tenant namespace.  Each read that fails leaves its piece out and says why in ``problems``:
+the tree then answers that node "unknown" and asks the person, which is the honest outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cockpit.decide import DecisionInput
+from cockpit.models import ArgoApp, RolloutView
+from cockpit.sources.errors import SourceError
+
+
+@dataclass(frozen=True)
+class Gathered:
+    decision: DecisionInput
+    problems: tuple[str, ...] = field(default_factory=tuple)  # one line per evidence source that failed
+
+
+def gather(
+    settings: Any,
+    *,
+    context: str,
+    contexts: tuple[str, ...],
+    app: ArgoApp | None,
+    rollout: RolloutView | None,
+    kube: Any | None,
+    now: datetime,
+) -> Gathered:
+    from cockpit.preflight import blast_radius, preflight
+
+    problems: list[str] = []
+    change = migrations = flag = s3 = namespace = None
+
+    if settings.gitops_repo and app is not None:
+        from cockpit.sources.gitrepo import change_report, last_two_revisions, migration_diff
+
+        pair = last_two_revisions(app)
+        if pair is None:
+            problems.append("git: fewer than two deploys in the Argo CD history: nothing to diff")
+        else:
+            old, new = pair
+            paths = (app.path,) if app.path and app.path not in (".", "/") else ()
+            try:
+                change = change_report(settings.gitops_repo, old, new, paths=paths,
+                                       migrations_dir=settings.migrations_dir)
+                migrations = preflight(migration_diff(settings.gitops_repo, new, old, settings.migrations_dir))
+            except SourceError as err:
+                problems.append(f"git: {err}")
+
+    if settings.flag_url:
+        from cockpit.sources.flags import fetch_flag
+
+        try:
+            flag = fetch_flag(settings.flag_url, settings.flag_key)
+        except SourceError as err:
+            problems.append(f"flag: {err}")
+
+    if settings.s3_bucket:
+        from cockpit.sources.s3 import S3Source
+
+        try:
+            source = S3Source(endpoint_url=settings.s3_endpoint)
+            s3 = source.delete_markers(settings.s3_bucket, settings.s3_prefix,
+                                       now - timedelta(hours=settings.s3_window_hours))
+        except SourceError as err:
+            problems.append(f"S3: {err}")
+
+    tenant = settings.tenant_namespace or (app.dest_namespace if app is not None else None)
+    if tenant and kube is not None:
+        from cockpit.sources.kube import NAMESPACES
+        from cockpit.sources.s3 import namespace_state
+
+        try:
+            namespace = namespace_state(kube.get(NAMESPACES, None, tenant), tenant)
+        except SourceError as err:
+            problems.append(f"namespace {tenant}: {err}")
+
+    decision = DecisionInput(
+        app=app,
+        rollout=rollout,
+        change=change,
+        migrations=migrations,
+        flag=flag,
+        s3=s3,
+        namespace=namespace,
+        blast=blast_radius(app, context=context, contexts=contexts),
+        window_minutes=settings.recent_deploy_minutes,
+    )
+    return Gathered(decision, tuple(problems))
