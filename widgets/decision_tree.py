@@ -179,7 +179,7 @@ class PreflightStrip(Static):
     """The seed's three checks before every rollback: flag flip? forward-only migration? blast radius?"""
 
     DEFAULT_CSS = """
-    PreflightStrip { height: auto; max-height: 8; padding: 0 1; background: $boost; }
+    PreflightStrip { height: auto; max-height: 10; padding: 0 1; background: $boost; }
     """
 
     def show(self, evaluation: Evaluation) -> None:
