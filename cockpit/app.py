@@ -87,10 +87,13 @@ class CockpitApp(App[int]):
         clock: Clock | None = None,
         poll: bool = True,
         tick: bool = True,
+        read_only_reason: str | None = None,
+        audit_path: str | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.targets = targets
+        self.audit_path = audit_path
         self.clock = clock or Clock()
         self.poll = poll
         self.tick_enabled = tick
@@ -101,6 +104,9 @@ class CockpitApp(App[int]):
         self.gathered: dict[str, Any] = {}  # per context: the last evidence (cockpit.evidence.Gathered)
         self.evaluations: dict[str, Any] = {}
         self._evidence_due: set[str] = set()
+        self.read_only_reason = read_only_reason
+        self.runs: dict[tuple[str, str], Any] = {}  # (context, runbook) -> RunbookRun, kept across screens
+        self._gateway: Any = None
         self.on_ready_hooks: list[Any] = []
 
     # -- start-up --------------------------------------------------------------------------------------------
@@ -314,6 +320,113 @@ class CockpitApp(App[int]):
     def _tick(self) -> None:
         if self.screen is self.dashboard:
             self.dashboard.tick(self.clock.now())
+
+    # -- writes: key -> plan -> modal -> gateway -> audit -> API ------------------------------------------
+
+    @property
+    def gateway(self) -> Any:
+        """The one write gateway (cockpit.actions.gateway), built on first use (it is off the start path)."""
+        if self._gateway is None:
+            from cockpit.actions.audit import AuditLog
+            from cockpit.actions.gateway import Gateway
+
+            self._gateway = Gateway(read_only_reason=self.why_read_only, audit=AuditLog(self.audit_path),
+                                    clock=self.clock)
+        return self._gateway
+
+    def why_read_only(self, context: str) -> str | None:
+        if self.read_only_reason:
+            return self.read_only_reason
+        if self.settings.read_only:
+            return "started with --read-only"
+        if self.settings.context(context).read_only:
+            return f"context {context} is read_only in the config file"
+        return None
+
+    def target(self, context: str) -> ContextTarget | None:
+        return next((t for t in self.targets if t.name == context), None)
+
+    def action_env(self, context: str) -> Any:
+        from cockpit.actions.registry import ActionEnv
+
+        feeds = self.feeds.get(context)
+        target = self.target(context)
+        return ActionEnv(
+            kube=feeds.kube if feeds is not None else None,
+            gitops_repo=self.settings.gitops_repo,
+            kubeconfig=str(target.kubeconfig) if target is not None else None,
+            username=self.person(),
+            clock=self.clock,
+        )
+
+    @staticmethod
+    def person() -> str:
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except Exception:  # noqa: BLE001 - no passwd entry in some containers
+            return os.environ.get("USER", "on-call")
+
+    def preflight_warnings(self, context: str) -> tuple[str, ...]:
+        """The migration pre-flight's verdict, when it says a code rollback alone is not enough."""
+        gathered = self.gathered.get(context)
+        verdict = gathered.decision.migrations if gathered is not None else None
+        if verdict is not None and getattr(verdict.verdict, "value", "") == "data_first":
+            return (f"migration pre-flight: {verdict.summary}",)
+        return ()
+
+    def write(self, context: str, builder: Any, *, warnings: tuple[str, ...] = ()) -> None:
+        """Start the write flow for ``builder(env) -> Action`` in a worker."""
+        self._write_flow(context, builder, warnings)
+
+    @work(group="write", exit_on_error=False)
+    async def _write_flow(self, context: str, builder: Any, warnings: tuple[str, ...]) -> None:
+        from cockpit.actions.requests import ActionRefused
+        from cockpit.sources.errors import SourceError
+
+        env = self.action_env(context)
+        if env.kube is None:
+            self.notify(f"not connected to {context} yet: nothing was sent", severity="warning", markup=False)
+            return
+        try:
+            action = await asyncio.to_thread(builder, env)
+        except ActionRefused as err:
+            self.notify(str(err), severity="information" if err.noop else "warning", markup=False, timeout=8)
+            return
+        except SourceError as err:
+            self.notify(f"cannot plan it: {err}", severity="error", markup=False, timeout=8)
+            return
+        planned = self.gateway.plan(action)
+        result = await self.confirm_and_send(planned, warnings=warnings)
+        if result is not None:
+            severity = "information" if result.ok else "error"
+            self.notify(result.message, severity=severity, markup=False, timeout=10)
+
+    async def confirm_and_send(self, planned: Any, *, warnings: tuple[str, ...] = (),
+                               send: Any = None) -> Any:
+        """Show the modal, run the pre-checks into it, and on the person's yes send through the gateway.
+        Must run inside a worker (it waits for the modal).  Returns the WriteResult, or None when cancelled."""
+        from screens.confirm import ConfirmScreen
+
+        target = self.target(planned.context)
+        modal = ConfirmScreen(planned, production=bool(target and target.production), extra_warnings=warnings)
+
+        async def prechecks() -> None:
+            check = await asyncio.to_thread(self.gateway.preflight, planned)
+            if modal.is_attached:
+                modal.show_preflight(check)
+
+        task = asyncio.get_running_loop().create_task(prechecks())
+        typed = await self.push_screen_wait(modal)
+        if typed is None:
+            task.cancel()
+            why = planned.read_only or "cancelled"
+            self.notify(f"{why}: nothing was sent", markup=False, timeout=5)
+            return None
+        if send is not None:
+            return await asyncio.to_thread(send, self.person(), typed)
+        return await asyncio.to_thread(self.gateway.execute, planned, self.person(), typed=typed)
 
     # -- keys and commands -------------------------------------------------------------------------------
 

@@ -262,6 +262,20 @@ class DashboardScreen(Screen):
 
         self.app.push_screen(DecisionScreen(dash.target.name))
 
+    @on(RolloutPane.ActionRequested)
+    def _rollout_action(self, event: RolloutPane.ActionRequested) -> None:
+        from cockpit.actions import rollouts
+
+        builders = {
+            "abort": lambda env: rollouts.abort(env.kube, event.namespace, event.name),
+            "retry": lambda env: rollouts.retry(env.kube, event.namespace, event.name),
+            "promote": lambda env: rollouts.promote(env.kube, event.namespace, event.name),
+            "promote-full": lambda env: rollouts.promote(env.kube, event.namespace, event.name, full=True),
+            "undo": lambda env: rollouts.undo(env.kube, event.namespace, event.name),
+        }
+        context = self.active().target.name
+        self.app.write(context, builders[event.verb], warnings=self.app.preflight_warnings(context))  # type: ignore
+
     @on(Pane.Picked)
     def _picked(self, event: Pane.Picked) -> None:
         dash = self.active()

@@ -7,6 +7,8 @@ from datetime import datetime
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
 
 from cockpit.models import RolloutView
 from cockpit.textsafe import safe_text
@@ -23,7 +25,30 @@ def weight_bar(weight: int | None, width: int = 20) -> Text:
 
 
 class RolloutPane(Pane):
+    """Keys act on the Rollout shown, each through the confirmation modal and the write gateway."""
+
     pane_id = "rollout"
+    BINDINGS = Pane.BINDINGS + [
+        Binding("a", "rollout('abort')", "Abort"),
+        Binding("u", "rollout('undo')", "Undo"),
+        Binding("p", "rollout('promote')", "Promote"),
+        Binding("P", "rollout('promote-full')", "Promote full", show=False),
+        Binding("r", "rollout('retry')", "Retry"),
+    ]
+
+    class ActionRequested(Message):
+        def __init__(self, verb: str, namespace: str, name: str) -> None:
+            super().__init__()
+            self.verb = verb
+            self.namespace = namespace
+            self.name = name
+
+    def action_rollout(self, verb: str) -> None:
+        data = self.snapshot.data if self.snapshot is not None and self.snapshot.data is not None else self.last_good
+        if not isinstance(data, RolloutView):
+            self.notify("No Rollout shown here yet: nothing to act on.", timeout=3)
+            return
+        self.post_message(self.ActionRequested(verb, data.namespace, data.name))
 
     def render_data(self, ro: RolloutView, now: datetime) -> RenderableType:
         if not ro.has_status:

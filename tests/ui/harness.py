@@ -15,10 +15,13 @@ from cockpit.models import PANES, FeedState
 T0 = datetime(2026, 5, 20, 14, 27, 13, tzinfo=timezone.utc)
 
 
-def make_app(platform: DemoPlatform, *, clock=None, tick: bool = False, **overrides) -> CockpitApp:
+def make_app(platform: DemoPlatform, *, clock=None, tick: bool = False, audit_path: str | None = None,
+             read_only_reason: str | None = None, **overrides) -> CockpitApp:
     settings = demo_settings(build_settings(overrides), platform)
     targets = connect(settings, note="demo platform on 127.0.0.1")
-    return CockpitApp(settings, targets, clock=clock or FixedClock(platform.now), tick=tick)
+    return CockpitApp(settings, targets, clock=clock or FixedClock(platform.now), tick=tick,
+                      audit_path=audit_path or str(platform.workdir / "audit.jsonl"),
+                      read_only_reason=read_only_reason)
 
 
 def pane_states(app: CockpitApp) -> dict[str, FeedState | None]:

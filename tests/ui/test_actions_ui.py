@@ -1,0 +1,94 @@
+"""Key -> modal -> confirmation -> request, through the one gateway; Esc and read-only send nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cockpit.demo import scenario
+from cockpit.demo.platform import DemoPlatform
+from tests.ui.harness import T0, make_app, settle, wait_for
+
+
+@pytest.fixture
+def platform():
+    demo = DemoPlatform(now=T0).start()
+    yield demo
+    demo.stop()
+
+
+def writes(platform) -> list:
+    return [r for r in platform.kube.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")
+            and "selfsubjectaccessreviews" not in r.path]
+
+
+def real_writes(platform) -> list:
+    return [r for r in writes(platform) if r.query.get("dryRun") not in ("All", ["All"])]
+
+
+async def _modal(pilot, key: str):
+    await pilot.press("2", key)
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen", what="the modal")
+    await wait_for(pilot, lambda: pilot.app.screen.preflight is not None, what="the pre-checks")
+    return pilot.app.screen
+
+
+async def test_abort_confirmed_sends_the_upstream_patch_and_audits(platform, tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    app = make_app(platform, audit_path=str(audit))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        modal = await _modal(pilot, "a")
+        assert not modal.destructive and modal.preflight.ok
+        assert app.focused.id == "cancel"
+        platform.kube.clear_requests()
+        await pilot.press("y")
+        rollout = app.dashboard.active().pane("rollout")
+        await wait_for(pilot, lambda: rollout.snapshot.data.aborted, what="the Rollout pane to show the abort")
+        sent = real_writes(platform)
+        assert len(sent) == 1
+        request = sent[0]
+        # MECHANICS (b): `kubectl argo rollouts abort` = merge patch {"status":{"abort":true}} on the status subresource
+        assert request.method == "PATCH"
+        assert request.path == f"/apis/argoproj.io/v1alpha1/namespaces/{scenario.APP_NAMESPACE}/rollouts/catalog/status"
+        assert request.content_type.startswith("application/merge-patch+json")
+        assert json.loads(request.body)["status"]["abort"] is True
+        records = [json.loads(line) for line in audit.read_text().splitlines()]
+        assert [r["event"] for r in records] == ["before", "after"]
+        assert records[1]["outcome"] == "ok"
+        assert "emulator-token" not in audit.read_text()
+        await wait_for(pilot, lambda: rollout.snapshot.data.canary_images == () or
+                       rollout.snapshot.data.actual_weight == 0, what="canary scaled to 0")
+
+
+async def test_escape_sends_nothing(platform, tmp_path):
+    app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        await _modal(pilot, "a")
+        before = len(real_writes(platform))
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.screen is app.dashboard
+        assert len(real_writes(platform)) == before
+        assert not (tmp_path / "audit.jsonl").exists()
+
+
+@pytest.mark.parametrize("key", ["a", "u", "p", "r", "P"])
+async def test_read_only_every_rollout_key_sends_nothing(platform, tmp_path, key):
+    app = make_app(platform, read_only=True, audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        platform.kube.clear_requests()
+        await pilot.press("2", key)
+        await pilot.pause(0.5)
+        if type(app.screen).__name__ == "ConfirmScreen":
+            assert "read-only" in app.screen.planned.read_only
+            await pilot.press("y")  # no effect in read-only
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert writes(platform) == []  # not even a dry-run or an access review
+        assert not (tmp_path / "audit.jsonl").exists()
