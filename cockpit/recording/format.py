@@ -1,0 +1,653 @@
+"""The recording file format: one SQLite file per session, its schema, its event payloads and its codecs.
+
+Why SQLite (from the standard library, like Dolphie's replay files): one file, appends that are durable as they
+happen, a reader that can open the file while the recorder is still writing it, and B-tree indexes so a one-hour
+recording opens and seeks without being read whole.
+
+The file
+========
+``meta``   key/value rows, each value JSON: ``schema_version``, ``cockpit_version``, ``contexts``, ``targets``,
+           ``started_at``, ``ended_at`` (written by a clean close only), ``is_drill``, ``runbook``,
+           ``non_production``.  ``PRAGMA application_id`` is :data:`APPLICATION_ID`: another SQLite file is told apart.
+``events`` ``id INTEGER PRIMARY KEY`` (append order), ``ts REAL`` (unix seconds, the recorded wall-clock time),
+           ``kind TEXT`` (:data:`EVENT_KINDS`), ``context TEXT``, ``pane TEXT`` (snapshots only), ``payload BLOB``
+           (zlib-compressed JSON, see :func:`encode_payload`).  Indexes: on ``ts`` (seek, timeline), on
+           ``(kind, ts)`` (markers, next/previous action) and on ``(kind, context, pane, ts)`` (the latest snapshot of
+           one pane at a time, in O(log n)).
+
+Durability: ``journal_mode=WAL`` + ``synchronous=FULL``.  In WAL mode every commit appends to the ``-wal`` file and
+FULL makes SQLite fsync it before the commit returns, so an event is on disk when ``record`` returns.  A SIGKILL or
+a dropped SSH session (SIGHUP) loses nothing that was committed -- the OS already holds the pages, which NORMAL would
+also survive -- and FULL additionally survives a power cut or kernel crash of the bastion, where NORMAL may lose the
+last few commits.  The price is one fsync per event; at a few events per second during an incident that is noise, and
+:meth:`Recorder.batch` groups the events of one refresh into one commit when it matters.  On a clean close the WAL is
+checkpointed and the file switched back to ``journal_mode=DELETE`` so the finished recording is one self-contained
+file (it can be copied, attached to a ticket, or opened from a read-only directory).
+
+Secrets never reach the file: every payload (and the meta) goes through :func:`redact` first.
+
+Event payloads
+==============
+The lead emits these from the UI; the builders below make each shape in one place and :func:`describe` turns any
+of them into the one-line label the timeline, the drill report and the postmortem show.  Times inside payloads are
+ISO 8601 strings (UTC); the event's own time is the row's ``ts``.
+
+``snapshot``  ``to_dict(PaneSnapshot)``: ``{"pane", "context", "data", "status"}`` (see :func:`snapshot_from_dict`).
+``decision``  ``{"leaf": {"id", "title", "layer", "runbook"} | None, "path": [node ids], "ask": str, "chosen": bool}``
+              -- one evaluation of the decision tree; ``chosen`` is True when the person opened the leaf's runbook.
+              (``to_dict(decide.Evaluation)`` fits: extra keys are kept.)
+``answer``    ``{"question": node id, "text": question, "state": "asked" | "answered", "answer": "yes" | "no" | ...}``
+              -- a question put to the person, and their answer (or override).
+``step``      ``{"runbook", "step": step id, "index": int, "title", "type": "check" | "action" | "wait" | "manual",
+              "state": "started" | "asked" | "confirmed" | "cancelled" | "done" | "failed" | "skipped", "detail"}``
+              -- ``asked`` when the confirmation modal or the manual instruction is shown, ``confirmed`` /
+              ``cancelled`` when the person answers it, ``done`` when the step finished (a manual step: when the
+              person marked it done).
+``gateway``   ``{"action", "context", "target", "method", "path", "dry_run": bool, "outcome": "ok" | "refused" |
+              "error" | "conflict" | "dry-run", "status": int | None, "message"}`` -- one request through the write
+              gateway (or one refusal).
+``audit``     the audit log record exactly as appended to the JSON Lines file (after redaction).
+``marker``    ``{"name": one of MARKER_NAMES, "at": ISO time or "", "text": str, ...}`` -- a moment that matters to the
+              drill and the postmortem: ``drill-start``, ``alert`` (``at`` = when the alert fired), ``runbook-chosen``
+              (``runbook``), ``bad-mutation`` (``at`` = when the bad write happened), ``recovery-target`` (``at`` = the
+              time the data layer was restored to, ``tool``), ``symptom-ok`` (the metric is back under the SLO, for
+              sessions without a latency pane), ``drill-end``, ``note``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+import types
+import typing
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypedDict
+
+from cockpit import models
+from cockpit.models import (
+    AnalysisRunView,
+    ArgoApp,
+    CnpgPaneData,
+    FeedStatus,
+    LatencyView,
+    PaneSnapshot,
+    RolloutView,
+    VeleroView,
+)
+
+SCHEMA_VERSION = 1
+"""Bumped when a reader of the previous version could misread a new file; older files stay readable."""
+
+APPLICATION_ID = 0x636B7074  # "ckpt": PRAGMA application_id of every recording
+
+EVENT_KINDS: tuple[str, ...] = ("snapshot", "decision", "answer", "step", "gateway", "audit", "marker")
+ACTION_KINDS: tuple[str, ...] = ("answer", "step", "gateway", "marker")
+"""What the timeline marks and ``[``/``]`` jump between: the person's moves, the writes and the named moments."""
+
+STEP_STATES = ("started", "asked", "confirmed", "cancelled", "done", "failed", "skipped")
+STEP_TYPES = ("check", "action", "wait", "manual")
+ANSWER_STATES = ("asked", "answered")
+GATEWAY_OUTCOMES = ("ok", "refused", "error", "conflict", "dry-run")
+MARKER_NAMES = (
+    "drill-start",
+    "alert",
+    "runbook-chosen",
+    "bad-mutation",
+    "recovery-target",
+    "symptom-ok",
+    "drill-end",
+    "note",
+)
+
+SUFFIX = ".cockpit"
+REDACTED = "[REDACTED]"
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id      INTEGER PRIMARY KEY,
+    ts      REAL NOT NULL,
+    kind    TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT '',
+    pane    TEXT NOT NULL DEFAULT '',
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind, ts);
+CREATE INDEX IF NOT EXISTS events_stream ON events (kind, context, pane, ts);
+"""
+
+
+class RecordingError(Exception):
+    """A recording cannot be written or read; ``str(err)`` is one line a person can act on."""
+
+
+# --------------------------------------------------------------------------- meta
+
+
+@dataclass(frozen=True)
+class RecordingMeta:
+    """What a recording is about, written once when it starts (``ended_at`` at a clean close)."""
+
+    contexts: tuple[str, ...] = ()
+    targets: dict[str, Any] = field(default_factory=dict)  # app, rollout, namespace, cnpg cluster, prometheus ...
+    started_at: datetime | None = None
+    is_drill: bool = False
+    runbook: str = ""  # the drilled runbook ("" for an incident session)
+    non_production: bool = False  # every recorded context is non-production (a drill must be)
+    cockpit_version: str = ""  # filled in by the recorder
+    schema_version: int = SCHEMA_VERSION
+    ended_at: datetime | None = None  # None: still being written, or the recorder died
+
+    def to_rows(self) -> dict[str, str]:
+        """The ``meta`` table rows: every field as its own key, the value as JSON."""
+        return {name: json.dumps(value, sort_keys=True) for name, value in models.to_dict(self).items()}
+
+    @classmethod
+    def from_rows(cls, rows: Mapping[str, str]) -> RecordingMeta:
+        """Rebuild from ``meta`` rows; unknown keys (a newer minor writer) are ignored, missing ones default."""
+        raw: dict[str, Any] = {}
+        for key, text in rows.items():
+            try:
+                raw[key] = json.loads(text)
+            except (TypeError, ValueError) as err:
+                raise RecordingError(f"the recording's metadata is unreadable ({key}): {err}") from None
+        return decode(cls, raw, "meta")
+
+
+def default_path(start: datetime, contexts: str | tuple[str, ...] | list[str]) -> Path:
+    """``<user data dir>/cockpit/recordings/<start>-<context>.cockpit``; context names are made file-safe.
+
+    EKS context names are ARNs (``arn:aws:eks:...:cluster/name``): slashes and colons never reach the file name.
+    """
+    from platformdirs import user_data_path
+
+    names = [contexts] if isinstance(contexts, str) else list(contexts)
+    label = "+".join(_file_safe(name) for name in names if name) or "local"
+    stamp = start.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return user_data_path("cockpit") / "recordings" / f"{stamp}-{label[:80]}{SUFFIX}"
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "context"
+
+
+# --------------------------------------------------------------------------- payload codec
+
+
+def encode_payload(payload: Any) -> bytes:
+    """Compact JSON, zlib-compressed: a rollout snapshot shrinks to about a quarter."""
+    return zlib.compress(to_json(payload).encode("utf-8"), 6)
+
+
+def to_json(payload: Any) -> str:
+    """The canonical text of a payload (sorted keys), also used to tell two snapshots apart."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def decode_payload(blob: Any) -> Any:
+    """The payload back from the file; :class:`RecordingError` when the bytes are damaged.
+
+    Plain JSON text is accepted too, so a future writer (or a hand-made fixture) may skip compression.
+    """
+    try:
+        if isinstance(blob, str):
+            text = blob
+        elif isinstance(blob, (bytes, memoryview)):
+            data = bytes(blob)
+            text = (data if data[:1] in (b"{", b"[") else zlib.decompress(data)).decode("utf-8")
+        else:
+            raise TypeError(f"payload is {type(blob).__name__}")
+        return json.loads(text)
+    except (zlib.error, UnicodeDecodeError, ValueError, TypeError, RecursionError) as err:
+        raise RecordingError(f"damaged payload: {err}") from None
+
+
+# --------------------------------------------------------------------------- redaction
+
+# Keys whose value is a credential, compared lower-case with "-", "_" and "." removed.
+_SECRET_KEYS = {
+    "authorization",
+    "proxyauthorization",
+    "cookie",
+    "setcookie",
+    "password",
+    "passwd",
+    "pwd",
+    "token",
+    "apikey",
+    "xapikey",
+    "accesskey",
+    "privatekey",
+    "clientsecret",
+    "secretkey",
+    "awssecretaccesskey",
+    "secretaccesskey",
+    "awssessiontoken",
+    "sessiontoken",
+    "credentials",
+    "bearertoken",
+    "clientkeydata",
+    "clientcertificatedata",
+}
+# Not "secret" alone: in a pod template ``secret: {secretName: ...}`` is a volume source, not a credential.
+_SECRET_SUFFIXES = ("token", "password", "passwd", "clientsecret", "apikey", "secretkey", "privatekey", "accesskey")
+_SECRET_ENV = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|credential)", re.IGNORECASE)
+
+_STRING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization header values and the like, wherever they appear in text.
+    # A Basic credential is base64 with a digit or padding in it, so "Basic authentication failed" is left alone.
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    (re.compile(r"(?i)\b(basic)\s+(?=[A-Za-z0-9+/=]*[0-9=])[A-Za-z0-9+/=]{8,}"), r"\1 " + REDACTED),
+    # JSON Web Tokens (service-account tokens, OIDC id tokens).
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # AWS access key ids (long-lived and temporary).
+    (re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA)[A-Z0-9]{16}\b"), REDACTED),
+    # key=value / key: value forms in text (query strings, DSNs, command lines, error messages).
+    (
+        re.compile(
+            r"(?i)\b(aws_secret_access_key|aws_session_token|secret_access_key|password|passwd|pwd|token|"
+            r"api_?key|client_secret)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,\"']+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+    # user:password@ in URLs (postgres://, https://).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
+    # GitHub / Slack / GitLab tokens.
+    (re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"), REDACTED),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), REDACTED),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), REDACTED),
+    # PEM private keys.
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL), REDACTED),
+)
+
+
+# One cheap search decides whether a string needs the substitutions above at all (almost none do).
+_MAYBE_SECRET = re.compile(
+    r"(?i)bearer|basic|eyJ|A[KS]IA|AGPA|AIDA|AROA|ANPA|ANVA|secret|passw|pwd|token|api_?key|://[^/\s@]*@|"
+    r"gh[pousr]_|github_pat|xox|glpat-|PRIVATE KEY"
+)
+
+
+def _normal_key(key: str) -> str:
+    return re.sub(r"[-_.\s]", "", key).lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def is_secret_key(key: str) -> bool:
+    """Does a mapping key name a credential?  ``secretName`` / ``tokenTTL`` do not; ``db_password`` does."""
+    norm = _normal_key(key)
+    return norm in _SECRET_KEYS or norm.endswith(_SECRET_SUFFIXES)
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every credential replaced by ``[REDACTED]``.
+
+    Covers what passes through the cockpit: Authorization / Cookie headers, token / password / AWS key fields,
+    ``Secret`` objects' ``data`` and ``stringData`` (the keys stay, so a reader sees *which* keys), container env
+    entries whose name says secret (``{"name": "DB_PASSWORD", "value": ...}``), and credential-looking text
+    inside strings (bearer tokens, JWTs, AWS key ids, ``password=`` pairs, ``user:pass@`` URLs, PEM keys).
+    """
+    if isinstance(value, Mapping):
+        is_secret_object = value.get("kind") == "Secret"
+        env_like = isinstance(value.get("name"), str) and "value" in value and _SECRET_ENV.search(value["name"])
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            skey = str(key)
+            if is_secret_object and skey in ("data", "stringData") and isinstance(item, Mapping):
+                out[skey] = {str(k): REDACTED for k in item}
+            elif env_like and skey == "value":
+                out[skey] = REDACTED
+            elif is_secret_key(skey) and isinstance(item, str) and item:
+                out[skey] = REDACTED  # booleans like automountServiceAccountToken stay
+            else:
+                out[skey] = redact(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], str) and is_secret_key(value[0]):
+            return [value[0], REDACTED]  # a header as a (name, value) pair
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def redact_text(text: str) -> str:
+    """Credential-looking parts of free text replaced by ``[REDACTED]``."""
+    if not _MAYBE_SECRET.search(text):
+        return text
+    for pattern, replacement in _STRING_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# --------------------------------------------------------------------------- models back from JSON
+
+PANE_TYPES: dict[str, Any] = {
+    "argocd": ArgoApp,
+    "rollout": RolloutView,
+    "analysis": tuple[AnalysisRunView, ...],
+    "latency": LatencyView,
+    "cnpg": CnpgPaneData,
+    "velero": VeleroView,
+}
+"""What ``PaneSnapshot.data`` holds for each pane (or None)."""
+
+
+def snapshot_to_dict(snap: PaneSnapshot) -> dict[str, Any]:
+    """The JSON-friendly form stored in a ``snapshot`` event."""
+    return models.to_dict(snap)
+
+
+def snapshot_from_dict(raw: Any) -> PaneSnapshot:
+    """The exact :class:`PaneSnapshot` back: frozen dataclasses, tuples, tz-aware UTC datetimes, enums.
+
+    A recording is a file someone handed us: every field is type-checked and a wrong one raises
+    :class:`RecordingError` instead of putting a surprising value in front of a widget.
+    """
+    if not isinstance(raw, Mapping):
+        raise RecordingError(f"snapshot: expected an object, got {type(raw).__name__}")
+    pane = raw.get("pane")
+    if not isinstance(pane, str):
+        raise RecordingError("snapshot: no pane name")
+    context = raw.get("context", "")
+    if not isinstance(context, str):
+        raise RecordingError("snapshot: context is not text")
+    status = decode(FeedStatus, raw.get("status", {}), f"{pane}.status")
+    return PaneSnapshot(pane=pane, context=context, data=from_dict(pane, raw.get("data")), status=status)
+
+
+def from_dict(pane: str, data: Any) -> Any:
+    """The pane's model back from ``to_dict(model)``; None stays None; an unknown pane keeps its JSON as is."""
+    if data is None:
+        return None
+    kind = PANE_TYPES.get(pane)
+    if kind is None:
+        return data
+    return decode(kind, data, pane)
+
+
+def feed_status_from_dict(raw: Any) -> FeedStatus:
+    """A :class:`FeedStatus` (with its :class:`FeedState`) back from its dict."""
+    return decode(FeedStatus, raw, "status")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+def decode(kind: Any, raw: Any, where: str) -> Any:
+    """``raw`` (decoded JSON) as a value of type ``kind``, following the dataclass annotations.
+
+    Handles what the models use: dataclasses, ``X | None``, ``tuple[X, ...]``, fixed tuples, ``dict[str, X]``,
+    ``datetime``, ``Enum``, ``int``/``float``/``str``/``bool`` and ``Any`` (kept as JSON).
+    """
+    if kind is Any or kind is object:
+        return raw
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(kind)
+        if raw is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return decode(option, raw, where)
+            except RecordingError as err:
+                errors.append(str(err))
+        raise RecordingError(errors[0] if errors else f"{where}: unexpected null")
+    if origin is tuple:
+        args = typing.get_args(kind)
+        if not isinstance(raw, (list, tuple)):
+            raise RecordingError(f"{where}: expected a list, got {type(raw).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(decode(args[0], item, f"{where}[{i}]") for i, item in enumerate(raw))
+        if len(args) != len(raw):
+            raise RecordingError(f"{where}: expected {len(args)} items, got {len(raw)}")
+        return tuple(decode(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, raw)))
+    if origin is dict:
+        if not isinstance(raw, Mapping):
+            raise RecordingError(f"{where}: expected an object, got {type(raw).__name__}")
+        _, value_type = typing.get_args(kind) or (str, Any)
+        return {str(key): decode(value_type, value, f"{where}.{key}") for key, value in raw.items()}
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        return _decode_dataclass(kind, raw, where)
+    if kind is datetime:
+        return _decode_datetime(raw, where)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise RecordingError(f"{where}: {raw!r} is not a {kind.__name__}") from None
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+    elif kind is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+    elif kind is float:
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return float(raw)
+    elif kind is str:
+        if isinstance(raw, str):
+            return raw
+    elif kind is type(None):
+        if raw is None:
+            return None
+    else:
+        raise RecordingError(f"{where}: cannot read values of type {kind!r}")
+    name = getattr(kind, "__name__", str(kind))
+    raise RecordingError(f"{where}: expected {name}, got {type(raw).__name__}")
+
+
+def _decode_dataclass(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise RecordingError(f"{where}: expected an object, got {type(raw).__name__}")
+    hints = _hints(cls)
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):
+        if not spec.init:
+            continue
+        if spec.name in raw:
+            values[spec.name] = decode(hints[spec.name], raw[spec.name], f"{where}.{spec.name}")
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise RecordingError(f"{where}: field {spec.name!r} is missing")
+    return cls(**values)
+
+
+def _decode_datetime(raw: Any, where: str) -> datetime:
+    if not isinstance(raw, str) or len(raw) > 64:
+        raise RecordingError(f"{where}: expected a time, got {type(raw).__name__}")
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise RecordingError(f"{where}: {raw[:40]!r} is not a time") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+# --------------------------------------------------------------------------- time helpers
+
+
+def to_ts(value: datetime | float | int) -> float:
+    """Unix seconds from a tz-aware datetime (naive = UTC) or a number."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"a time is a datetime or unix seconds, not {type(value).__name__}")
+    return float(value)
+
+
+def from_ts(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def iso(value: datetime | float | None) -> str:
+    """ISO 8601 UTC text for payloads ("" for None)."""
+    if value is None:
+        return ""
+    return from_ts(to_ts(value)).isoformat()
+
+
+# --------------------------------------------------------------------------- payload builders
+
+
+class StepPayload(TypedDict, total=False):
+    runbook: str
+    step: str
+    index: int
+    title: str
+    type: str
+    state: str
+    detail: str
+
+
+def step_payload(
+    runbook: str, step: str, state: str, *, index: int = 0, title: str = "", type: str = "action", detail: str = ""
+) -> dict[str, Any]:
+    """A ``step`` event: one state change of one runbook step (see the module docstring)."""
+    if state not in STEP_STATES:
+        raise ValueError(f"step state {state!r} is not one of {STEP_STATES}")
+    if type not in STEP_TYPES:
+        raise ValueError(f"step type {type!r} is not one of {STEP_TYPES}")
+    return {
+        "runbook": runbook,
+        "step": step,
+        "index": index,
+        "title": title,
+        "type": type,
+        "state": state,
+        "detail": detail,
+    }
+
+
+def answer_payload(question: str, state: str, *, text: str = "", answer: str = "") -> dict[str, Any]:
+    """An ``answer`` event: a decision-tree question put to the person (``asked``) or answered (``answered``)."""
+    if state not in ANSWER_STATES:
+        raise ValueError(f"answer state {state!r} is not one of {ANSWER_STATES}")
+    return {"question": question, "text": text, "state": state, "answer": answer}
+
+
+def decision_payload(
+    *, leaf_id: str = "", title: str = "", layer: str = "", runbook: str = "", path: tuple[str, ...] = (),
+    ask: str = "", chosen: bool = False,
+) -> dict[str, Any]:
+    """A ``decision`` event: one evaluation of the tree (``chosen`` when the person opened the runbook)."""
+    leaf = {"id": leaf_id, "title": title, "layer": layer, "runbook": runbook} if leaf_id or runbook else None
+    return {"leaf": leaf, "path": list(path), "ask": ask, "chosen": chosen}
+
+
+def gateway_payload(
+    action: str, target: str, outcome: str, *, context: str = "", method: str = "", path: str = "",
+    dry_run: bool = False, status: int | None = None, message: str = "",
+) -> dict[str, Any]:
+    """A ``gateway`` event: one request through the write gateway, or its refusal."""
+    if outcome not in GATEWAY_OUTCOMES:
+        raise ValueError(f"gateway outcome {outcome!r} is not one of {GATEWAY_OUTCOMES}")
+    return {
+        "action": action,
+        "context": context,
+        "target": target,
+        "method": method,
+        "path": path,
+        "dry_run": dry_run,
+        "outcome": outcome,
+        "status": status,
+        "message": message,
+    }
+
+
+def marker_payload(name: str, *, at: datetime | float | None = None, text: str = "", **extra: Any) -> dict[str, Any]:
+    """A ``marker`` event: a named moment (``alert``, ``bad-mutation``, ``recovery-target`` ...)."""
+    if name not in MARKER_NAMES:
+        raise ValueError(f"marker {name!r} is not one of {MARKER_NAMES}")
+    return {"name": name, "at": iso(at), "text": text, **extra}
+
+
+def payload_time(payload: Mapping[str, Any], key: str = "at") -> datetime | None:
+    """The ISO time a payload carries (``at``), or None when absent or unreadable."""
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return _decode_datetime(value, key)
+    except RecordingError:
+        return None
+
+
+def _text(payload: Mapping[str, Any], key: str) -> str:
+    value = payload.get(key)
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def describe(kind: str, payload: Any) -> str:
+    """One line saying what an event was, for the timeline, the drill report and the postmortem.
+
+    The text contains untrusted parts (targets, messages): render it with markup off.
+    """
+    if not isinstance(payload, Mapping):
+        return kind
+    if kind == "step":
+        index = payload.get("index")
+        number = f"{index}. " if isinstance(index, int) and index else ""
+        title = _text(payload, "title") or _text(payload, "step")
+        detail = _text(payload, "detail")
+        line = f"{_text(payload, 'runbook')} {number}{title}: {_text(payload, 'state')}"
+        return f"{line} ({detail})" if detail else line
+    if kind == "answer":
+        question = _text(payload, "text") or _text(payload, "question")
+        if payload.get("state") == "asked":
+            return f"asked: {question}"
+        return f"answered {_text(payload, 'answer') or '?'}: {question}"
+    if kind == "gateway":
+        verb = "dry-run " if payload.get("dry_run") else ""
+        line = f"{verb}{_text(payload, 'action')} {_text(payload, 'target')}: {_text(payload, 'outcome')}"
+        message = _text(payload, "message")
+        return f"{line} ({message})" if message else line
+    if kind == "decision":
+        leaf = payload.get("leaf")
+        if isinstance(leaf, Mapping) and (leaf.get("title") or leaf.get("runbook")):
+            what = _text(leaf, "title") or _text(leaf, "runbook")
+            layer = _text(leaf, "layer")
+            chosen = "chosen: " if payload.get("chosen") else "recommends "
+            return f"decision {chosen}{what}" + (f" ({layer} layer)" if layer else "")
+        return f"decision blocked: {_text(payload, 'ask')}"
+    if kind == "marker":
+        name = _text(payload, "name")
+        text = _text(payload, "text")
+        at = _text(payload, "at")
+        line = name.replace("-", " ")
+        runbook = _text(payload, "runbook")
+        if runbook:
+            line += f": {runbook}"
+        if at:
+            line += f" at {at}"
+        return f"{line}: {text}" if text else line
+    if kind == "audit":
+        action = _text(payload, "action")
+        outcome = _text(payload, "outcome") or _text(payload, "phase")
+        return f"audit {action} {outcome}".strip()
+    if kind == "snapshot":
+        return f"{_text(payload, 'context')} {_text(payload, 'pane')} snapshot"
+    return kind
