@@ -52,5 +52,9 @@ def all_populated(app: CockpitApp) -> bool:
 
 
 async def settle(pilot) -> None:
-    await wait_for(pilot, lambda: all_populated(pilot.app), what="all six panes populated")
+    """All six panes populated and the decision tree evaluated on gathered evidence (deterministic screens)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: all_populated(app), what="all six panes populated")
+    await wait_for(pilot, lambda: all(t.name in app.gathered for t in app.targets) and not app._evidence_due,
+                   what="the decision evidence")
     await pilot.pause(0.2)
