@@ -107,6 +107,7 @@ class CockpitApp(App[int]):
         self.read_only_reason = read_only_reason
         self.runs: dict[tuple[str, str], Any] = {}  # (context, runbook) -> RunbookRun, kept across screens
         self._gateway: Any = None
+        self._run_facts: dict[str, dict[str, Any]] = {}
         self.on_ready_hooks: list[Any] = []
 
     # -- start-up --------------------------------------------------------------------------------------------
@@ -427,6 +428,112 @@ class CockpitApp(App[int]):
         if send is not None:
             return await asyncio.to_thread(send, self.person(), typed)
         return await asyncio.to_thread(self.gateway.execute, planned, self.person(), typed=typed)
+
+    # -- runbooks --------------------------------------------------------------------------------------------
+
+    def runbook_run(self, context: str, runbook_id: str) -> Any:
+        """The run of ``runbook_id`` in ``context``: continued if one is in progress, else a new one."""
+        from cockpit.runbooks import get
+        from cockpit.runbooks.executor import RunbookRun, RunState
+
+        key = (context, runbook_id)
+        run = self.runs.get(key)
+        if run is not None and run.state not in (RunState.DONE, RunState.ABORTED):
+            return run
+        book = get(runbook_id)
+        run = RunbookRun.with_gateway(
+            book, self.gateway, self.action_env(context),
+            inputs=self.runbook_inputs(context, book),
+            facts=lambda: self._run_facts.get(context, {}),
+            on_event=lambda payload: self.record_event("step", payload, context=context),
+            context=context,
+        )
+        self.runs[key] = run
+        self.record_event("marker", {"kind": "runbook-chosen", "runbook": runbook_id}, context=context)
+        return run
+
+    def runbook_inputs(self, context: str, book: Any) -> dict[str, Any]:
+        """What the cockpit already knows for a runbook's inputs (the person is asked for the rest)."""
+        settings, target = self.settings, self.target(context)
+        app = self._current(context, "argocd")
+        rollout = self._current(context, "rollout")
+        cnpg = self._current(context, "cnpg")
+        velero = self._current(context, "velero")
+        known: dict[str, Any] = {
+            "namespace": target.namespace if target else settings.namespace,
+            "argocd_namespace": settings.argocd_namespace,
+            "app": settings.app or (app.name if app is not None else None),
+            "rollout": settings.rollout or (rollout.name if rollout is not None else None),
+            "velero_namespace": settings.velero_namespace,
+            "bucket": settings.s3_bucket,
+            "key": settings.s3_prefix or None,
+            "flag": settings.flag_key,
+        }
+        if app is not None and len(app.history) >= 2:
+            known["history_id"] = str(app.history[1].id)  # `argocd app rollback` default: the entry before
+            known["bad_commit"] = app.history[0].revision or None
+        current = getattr(cnpg, "current", None)
+        if current is not None:
+            known["cluster"] = current.name
+            if book.id == "data-rollback-postgres-pitr":
+                known["namespace"] = current.namespace
+        if velero is not None and book.id == "data-rollback-velero":
+            tenant = settings.tenant_namespace or (app.dest_namespace if app is not None else None)
+            usable = [b for b in velero.backups if b.phase == "Completed"
+                      and (not tenant or tenant in b.included_namespaces or not b.included_namespaces)]
+            if usable:
+                known["backup"] = usable[0].name
+            if tenant:
+                known["namespace"] = tenant
+        names = {item.name for item in book.inputs}
+        return {key: value for key, value in known.items() if key in names and value not in (None, "")}
+
+    def refresh_run_facts(self, context: str) -> None:
+        """Snapshot the live facts for the runs of ``context`` (on the UI thread; the run reads them in a worker)."""
+        from cockpit.decide import Answer
+        from cockpit.runbooks.facts import facts_from
+
+        gathered = self.gathered.get(context)
+        evaluation = self.evaluations.get(context)
+        cnpg = self._current(context, "cnpg")
+        run_inputs: dict[str, Any] = {}
+        for (ctx, _), run in self.runs.items():
+            if ctx == context:
+                run_inputs.update(run.inputs)
+        from cockpit.timefmt import parse_time
+
+        target_time = parse_time(run_inputs.get("target_time")) if run_inputs.get("target_time") else None
+        recent = None
+        if evaluation is not None:
+            answer = evaluation.results["recent_deploy"].answer
+            recent = None if answer is Answer.UNKNOWN else answer is Answer.YES
+        namespace = gathered.decision.namespace if gathered is not None else None
+        self._run_facts[context] = facts_from(
+            app=self._current(context, "argocd"),
+            rollout=self._current(context, "rollout"),
+            latency=self._current(context, "latency"),
+            preflight=gathered.decision.migrations if gathered is not None else None,
+            cnpg_source=getattr(cnpg, "current", None),
+            target_time=target_time,
+            now=self.clock.now(),
+            recent_deploy=recent,
+            flag=gathered.decision.flag if gathered is not None else None,
+            helm_installed=__import__("shutil").which("helm") is not None,
+            namespace_exists=None if namespace is None or namespace.gone is None else not namespace.gone,
+        )
+
+    def runbook_finished(self, context: str, run: Any) -> None:
+        self.record_event("marker", {"kind": "runbook-done", "runbook": run.runbook.id}, context=context)
+
+    def runbook_staleness(self, runbook_id: str) -> str:
+        """The STALE banner for a runbook not exercised by a drill in 90 days ("" when fresh or unknown)."""
+        return ""
+
+    def record_event(self, kind: str, payload: dict[str, Any], *, context: str = "", pane: str = "") -> None:
+        """Hand an event to the session recording (when one is running)."""
+        recorder = getattr(self, "recorder", None)
+        if recorder is not None:
+            recorder.record(kind, payload, self.clock.now().timestamp(), context=context, pane=pane)
 
     # -- keys and commands -------------------------------------------------------------------------------
 

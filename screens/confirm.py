@@ -34,7 +34,7 @@ class ConfirmScreen(ModalScreen["str | None"]):
     ConfirmScreen.-production > Vertical { border: thick $error; }
     ConfirmScreen #headline { text-style: bold; }
     ConfirmScreen #context.-production { background: $error; color: $text; text-style: bold; }
-    ConfirmScreen VerticalScroll { height: auto; max-height: 20; }
+    ConfirmScreen VerticalScroll { height: auto; max-height: 60vh; }
     ConfirmScreen #checks { color: $text-muted; }
     ConfirmScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; }
@@ -61,8 +61,8 @@ class ConfirmScreen(ModalScreen["str | None"]):
             yield Static(context, id="context", classes="-production" if self.production else "")
             with VerticalScroll():
                 yield Static(self._body(), id="body")
-                yield Static(Text("pre-checks: running the RBAC review and the server-side dry-run…",
-                                  style="italic"), id="checks")
+            yield Static(Text("pre-checks: running the RBAC review and the server-side dry-run…",
+                              style="italic"), id="checks")
             if planned.read_only:
                 yield Static(Text.assemble(("READ-ONLY  ", "bold reverse"), safe_text(planned.read_only, limit=300)),
                              id="refusal")

@@ -54,9 +54,6 @@ class SummaryStrip(Static):
 class PaneGrid(Container):
     DEFAULT_CSS = """
     PaneGrid { layout: grid; grid-size: 3 2; grid-gutter: 0; height: 1fr; width: 1fr; }
-    Dashboard.-medium PaneGrid { grid-size: 2 3; }
-    Dashboard.-narrow PaneGrid { layout: vertical; overflow-y: auto; scrollbar-size-vertical: 1; }
-    Dashboard.-narrow PaneGrid > Pane { height: auto; min-height: 5; max-height: 18; }
     """
 
 
@@ -65,6 +62,9 @@ class Dashboard(Horizontal):
 
     DEFAULT_CSS = """
     Dashboard { height: 1fr; }
+    Dashboard.-medium > PaneGrid { grid-size: 2 3; }
+    Dashboard.-narrow > PaneGrid { layout: vertical; overflow-y: auto; scrollbar-size-vertical: 1; }
+    Dashboard.-narrow > PaneGrid > Pane { height: auto; min-height: 5; max-height: 18; }
     Dashboard > DecisionPanel { width: 33%; min-width: 52; }
     Dashboard.-medium > DecisionPanel, Dashboard.-narrow > DecisionPanel { display: none; }
     """

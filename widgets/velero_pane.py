@@ -28,26 +28,30 @@ class VeleroPane(Pane):
         if bad:
             head.append(f" · {len(bad)} failed/partially failed", style="bold red")
         parts.append(head)
+        wide = (self.content_region.width or 80) >= 64
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
         table.add_column("BACKUP", ratio=3, overflow="ellipsis", no_wrap=True, min_width=16)
-        table.add_column("PHASE", no_wrap=True, min_width=9, overflow="ellipsis")
+        table.add_column("PHASE", no_wrap=True, min_width=9, max_width=15, overflow="ellipsis")
         table.add_column("AGE", no_wrap=True, min_width=5)
         table.add_column("E/W", no_wrap=True, min_width=3)
-        table.add_column("EXPIRES", no_wrap=True, min_width=6)
-        table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
+        if wide:
+            table.add_column("EXPIRES", no_wrap=True, min_width=6)
+            table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
         # the bad ones first (they are what the on-call must see), then the newest
         shown = bad[:SHOWN] + [b for b in view.backups if not b.bad][: max(0, SHOWN - len(bad[:SHOWN]))]
         for backup in shown:
             expires = "—" if backup.expiration is None else (
                 f"in {age(now, backup.expiration)}" if backup.expiration > now else "expired")
-            table.add_row(
+            cells = [
                 safe_text(backup.name, "bold" if backup.bad else "", limit=80),
                 Text(backup.phase or "New", style=PHASE_STYLE.get(backup.phase, "")),
                 Text(age(backup.started_at or backup.created_at, now)),
                 Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""),
-                Text(expires, style="dim"),
-                safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60),
-            )
+            ]
+            if wide:
+                cells += [Text(expires, style="dim"),
+                          safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60)]
+            table.add_row(*cells)
         parts.append(table)
         if len(view.backups) > len(shown):
             parts.append(Text(f"… {len(view.backups) - len(shown)} more", style="dim"))
