@@ -89,12 +89,23 @@ class CockpitApp(App[int]):
         tick: bool = True,
         read_only_reason: str | None = None,
         audit_path: str | None = None,
+        recorder: Any = None,
+        recording_note: str = "",
+        drill: str | None = None,
+        player: Any = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.targets = targets
         self.audit_path = audit_path
+        self.recorder = recorder  # a RecordingSink (live sessions) or None
+        self.recording_note = recording_note
+        self.drill = drill  # the runbook this session drills, or None
+        self.player = player  # a recording.Player when replaying
+        self._last_decision: Any = None
         self.clock = clock or Clock()
+        if recorder is not None:
+            recorder.clock = self.clock  # the recording ends at the session's own time
         self.poll = poll
         self.tick_enabled = tick
         self.feeds: dict[str, Any] = {}
@@ -115,7 +126,12 @@ class CockpitApp(App[int]):
     def on_mount(self) -> None:
         from screens.dashboard import DashboardScreen
 
-        self.dashboard = DashboardScreen(self.targets)
+        if self.player is not None:
+            from screens.replay import ReplayDashboardScreen
+
+            self.dashboard = ReplayDashboardScreen(self.targets)
+        else:
+            self.dashboard = DashboardScreen(self.targets)
         self.push_screen(self.dashboard)
         # Every watch holds a thread for as long as it follows its stream; the default executor has
         # min(32, cores + 4) threads (6 on a 2-core bastion), which would silently starve the later watches.
@@ -127,9 +143,16 @@ class CockpitApp(App[int]):
         if self.poll:
             for target in self.targets:
                 self.start_context(target)
-        if self.tick_enabled:
+        if self.tick_enabled and self.player is None:
             self.set_interval(1.0, self._tick)
         self._install_hangup_guard()
+        if self.recording_note:
+            self.notify(self.recording_note, timeout=6, markup=False,
+                        severity="warning" if self.recording_note.startswith("NOT") else "information")
+        if self.drill:
+            self.start_drill(self.drill)
+        if self.player is not None:
+            self.call_after_refresh(self.dashboard.start_replay, self.player)
 
     def start_context(self, target: ContextTarget) -> None:
         self._connect(target)
@@ -194,6 +217,8 @@ class CockpitApp(App[int]):
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         snap = message.snapshot
         self.dashboard.show_snapshot(snap, self.clock.now())
+        if self.recorder is not None:
+            self.recorder.snapshot(snap, self.clock.now().timestamp())
         if snap.pane in ("argocd", "rollout") and self.poll:
             self.evidence_soon(snap.context)
 
@@ -244,6 +269,27 @@ class CockpitApp(App[int]):
         problems = gathered.problems if gathered is not None else ("gathering evidence…",)
         evaluation = evaluate(decision, self.overrides.get(context, {}), now=self.clock.now())
         self.evaluations[context] = evaluation
+        self._record_decision(context, evaluation, problems)
+        self.show_decision(context, evaluation, problems)
+
+    def _record_decision(self, context: str, evaluation: Any, problems: tuple[str, ...] = (), *,
+                         chosen: bool = False) -> None:
+        """Record an evaluation when what it says changed (answers, path, leaf), or when a runbook was chosen."""
+        if self.recorder is None:
+            return
+        from cockpit.models import to_dict
+
+        key = (context, evaluation.path, evaluation.leaf.id if evaluation.leaf else "", evaluation.ask,
+               tuple((n, r.answer.value, r.overridden) for n, r in evaluation.results.items()))
+        if key == self._last_decision and not chosen:
+            return
+        self._last_decision = key
+        payload = to_dict(evaluation)
+        payload["chosen"] = chosen
+        payload["problems"] = list(problems)
+        self.recorder.record("decision", payload, self.clock.now().timestamp(), context=context)
+
+    def show_decision(self, context: str, evaluation: Any, problems: tuple[str, ...] = ()) -> None:
         panels = []
         dash = self.dashboard.dashboard_for(context)
         if dash is not None:
@@ -255,9 +301,6 @@ class CockpitApp(App[int]):
                 panels.append(screen.panel)
         for panel in panels:
             panel.show(evaluation, problems, self.stale_runbooks())
-
-    def stale_runbooks(self) -> set[str]:
-        return set()
 
     def active_context(self) -> str:
         from screens.decision import DecisionScreen
@@ -273,6 +316,16 @@ class CockpitApp(App[int]):
             answers[message.node_id] = message.answer
         else:
             answers.pop(message.node_id, None)
+        if self.recorder is not None:
+            from cockpit.decide import NODES
+            from cockpit.recording.format import answer_payload
+
+            question = NODES[message.node_id].question if message.node_id in NODES else message.node_id
+            self.recorder.record("answer", answer_payload(message.node_id, "answered", text=question,
+                                                          answer=message.answer or "cleared"),
+                                 self.clock.now().timestamp(), context=context)
+        if self.player is not None:
+            self.notify("replay: answers are not recorded into a recording", timeout=3)
         self.refresh_decision(context)
 
     def on_decision_tree_explained(self, message: Any) -> None:
@@ -309,6 +362,11 @@ class CockpitApp(App[int]):
         if not runbook:
             self.push_screen(ExplainScreen(title, "This is not a rollback case: open the alert's own runbook.", []))
             return
+        if self.player is not None:
+            from screens.replay import RecordedRunScreen
+
+            self.push_screen(RecordedRunScreen(runbook, context, self.player, self.clock.now()))
+            return
         from screens.runbook import RunbookScreen
 
         self.push_screen(RunbookScreen(runbook, context))
@@ -332,8 +390,27 @@ class CockpitApp(App[int]):
             from cockpit.actions.gateway import Gateway
 
             self._gateway = Gateway(read_only_reason=self.why_read_only, audit=AuditLog(self.audit_path),
-                                    clock=self.clock)
+                                    clock=self.clock, on_record=self._audit_recorded)
         return self._gateway
+
+    def _audit_recorded(self, record: dict[str, Any]) -> None:
+        """Every audit record also goes into the session recording (called from worker threads)."""
+        if self.recorder is None:
+            return
+        ts = self.clock.now().timestamp()
+        context = str(record.get("context", ""))
+        self.recorder.record("audit", record, ts, context=context)
+        if record.get("event") == "after":  # the timeline marks each answered write once
+            from cockpit.recording.format import gateway_payload
+
+            request = record.get("request") if isinstance(record.get("request"), dict) else {}
+            outcome = {"ok": "ok", "conflict": "conflict", "refused": "refused", "denied": "refused"}.get(
+                str(record.get("outcome")), "error")
+            self.recorder.record("gateway", gateway_payload(
+                f"{record.get('verb', '')} {record.get('kind', '')}".strip(), str(record.get("target", "")), outcome,
+                context=context, method=str(request.get("method", "")), path=str(request.get("path", "")),
+                status=record.get("status") if isinstance(record.get("status"), int) else None,
+                message=str(record.get("message", ""))[:300]), ts, context=context)
 
     def why_read_only(self, context: str) -> str | None:
         if self.read_only_reason:
@@ -388,7 +465,9 @@ class CockpitApp(App[int]):
 
         env = self.action_env(context)
         if env.kube is None:
-            self.notify(f"not connected to {context} yet: nothing was sent", severity="warning", markup=False)
+            refused = self.gateway.read_only(context)
+            self.notify(refused or f"not connected to {context} yet: nothing was sent", severity="warning",
+                        markup=False)
             return
         try:
             action = await asyncio.to_thread(builder, env)
@@ -449,7 +528,9 @@ class CockpitApp(App[int]):
             context=context,
         )
         self.runs[key] = run
-        self.record_event("marker", {"kind": "runbook-chosen", "runbook": runbook_id}, context=context)
+        from cockpit.recording.format import marker_payload
+
+        self.record_event("marker", marker_payload("runbook-chosen", runbook=runbook_id), context=context)
         return run
 
     def runbook_inputs(self, context: str, book: Any) -> dict[str, Any]:
@@ -523,11 +604,95 @@ class CockpitApp(App[int]):
         )
 
     def runbook_finished(self, context: str, run: Any) -> None:
-        self.record_event("marker", {"kind": "runbook-done", "runbook": run.runbook.id}, context=context)
+        """A run ended: a rollback is a debt, so write the postmortem stub; a drill also writes its report."""
+        if getattr(run, "_finished_reported", False):
+            return
+        run._finished_reported = True
+        self._after_run(context, run.runbook.id)
+
+    @work(group="after-run", exit_on_error=False)
+    async def _after_run(self, context: str, runbook: str) -> None:
+        if self.recorder is None:
+            self.notify("runbook done. Not recording, so no postmortem stub or drill report was written.",
+                        timeout=8)
+            return
+        from cockpit.recording.format import marker_payload
+
+        if self.drill:
+            self.record_event("marker", marker_payload("drill-end", runbook=runbook), context=context)
+        self.recorder.flush()
+        try:
+            written = await asyncio.to_thread(self._write_after_run, runbook)
+        except Exception as err:  # noqa: BLE001 - say it, keep running
+            self.notify(f"could not write the postmortem/drill report: {type(err).__name__}: {err}",
+                        severity="error", markup=False, timeout=10)
+            return
+        for line in written:
+            self.notify(line, markup=False, timeout=12)
+
+    def _write_after_run(self, runbook: str) -> list[str]:
+        from cockpit import drill
+        from cockpit.recording.player import Player
+
+        lines = []
+        path = self.recorder.path
+        with Player(path) as player:
+            stub = drill.postmortem_stub(player)
+            stub_path = path.with_suffix(".postmortem.md")
+            stub_path.write_text(stub, encoding="utf-8")
+            lines.append(f"postmortem / forward-fix stub: {stub_path}")
+            if self.drill:
+                result = drill.analyse_recording(player, slo=self.settings.slo)
+                verdict = drill.Verdict.WORKED if not result.notes else drill.Verdict.WORKED_WITH_CHANGES
+                report = drill.write_report(result, self.settings.reports_dir(), verdict=verdict,
+                                            notes="; ".join(result.notes), recording=path)
+                lines.append(f"drill report: {report.path} ({report.message})")
+        return lines
 
     def runbook_staleness(self, runbook_id: str) -> str:
-        """The STALE banner for a runbook not exercised by a drill in 90 days ("" when fresh or unknown)."""
-        return ""
+        """The STALE banner for a runbook not exercised by a passing drill in 90 days ("" when fresh)."""
+        from cockpit import drill
+
+        try:
+            last = drill.last_exercised(self.settings.reports_dir())
+        except Exception:  # noqa: BLE001 - an unreadable reports dir must not hide the runbook
+            return ""
+        return drill.stale_banner(runbook_id, self.clock.now().date(), last)
+
+    def stale_runbooks(self) -> set[str]:
+        from cockpit import drill
+        from cockpit.decide import LEAVES
+
+        try:
+            last = drill.last_exercised(self.settings.reports_dir())
+        except Exception:  # noqa: BLE001
+            return set()
+        today = self.clock.now().date()
+        return {leaf.runbook for leaf in LEAVES.values() if leaf.runbook and drill.is_stale(leaf.runbook, today, last)}
+
+    # -- drills -----------------------------------------------------------------------------------------------
+
+    def start_drill(self, runbook: str) -> None:
+        """Mark this session as a drill of ``runbook`` (recorded, timed) and open its executor."""
+        targets = [t for t in self.targets if t.production]
+        if targets:
+            self.notify(f"a drill runs against a non-production context; {targets[0].name} is production",
+                        severity="error", markup=False, timeout=8)
+            return
+        if self.recorder is None:
+            self.notify("a drill needs the session recording (started with --no-record?)", severity="error",
+                        timeout=8)
+            return
+        from cockpit.recording.format import marker_payload
+
+        self.drill = runbook
+        self.recorder.update_meta(is_drill=True, runbook=runbook)
+        context = self.targets[0].name
+        self.record_event("marker", marker_payload("drill-start", at=self.clock.now(), runbook=runbook),
+                          context=context)
+        self.notify(f"DRILL of {runbook}: timing detect → decide → mitigate; the report is written when the "
+                    "run ends", timeout=8, markup=False)
+        self.call_after_refresh(lambda: self.open_runbook(context, runbook, runbook))
 
     def record_event(self, kind: str, payload: dict[str, Any], *, context: str = "", pane: str = "") -> None:
         """Hand an event to the session recording (when one is running)."""
@@ -554,7 +719,25 @@ class CockpitApp(App[int]):
                             self.dashboard.action_recoverable)
         yield SystemCommand("Next context", "Key c: the next kube context tab", self.dashboard.action_next_context)
         yield SystemCommand("Decision tree", "Key t: which layer broke, with the evidence", self.dashboard.action_tree)
+        if self.player is None:
+            yield SystemCommand("Drill: exercise the next runbook in the rotation",
+                                "Recorded and timed; writes dr-drill-YYYY-MM.md when the run ends",
+                                self._drill_next)
+        yield SystemCommand("Show the recording", "Where this session is being recorded", self._show_recording)
         yield SystemCommand("Show keys", "Key ?: every key", self.action_help)
+
+    def _drill_next(self) -> None:
+        from cockpit import drill
+
+        self.start_drill(drill.next_drill(self.settings.reports_dir(), self.clock.now().date()))
+
+    def _show_recording(self) -> None:
+        if self.player is not None:
+            self.notify(f"replaying {self.player.path}", markup=False)
+        elif self.recorder is not None:
+            self.notify(f"recording to {self.recorder.path}", markup=False)
+        else:
+            self.notify(self.recording_note or "not recording", markup=False)
 
     # -- leaving cleanly -----------------------------------------------------------------------------------
 
@@ -579,3 +762,5 @@ class CockpitApp(App[int]):
     def on_unmount(self) -> None:
         for feeds in self.feeds.values():
             feeds.stop()
+        if self.recorder is not None:
+            self.recorder.flush(timeout=2.0)

@@ -30,9 +30,13 @@ def _positive_float(text: str) -> float:
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cockpit",
+        usage="cockpit [options] | cockpit demo [RUNBOOK-TO-DRILL] | cockpit replay FILE | cockpit drill RUNBOOK|--next",
         description="The on-call's rollback cockpit: Argo CD history, the Argo Rollouts canary, its AnalysisRuns, "
         "the p99, the CNPG recovery window and Velero backups on one screen.",
-        epilog="Subcommands: 'cockpit demo' runs the cockpit against an embedded demo platform (no cluster needed). "
+        epilog="Subcommands: 'cockpit demo' runs the cockpit against an embedded demo platform (no cluster needed); "
+        "'cockpit replay FILE' replays a recorded session, read-only, with no network at all; "
+        "'cockpit drill RUNBOOK' runs a recorded, timed drill of a runbook against a non-production context and "
+        "writes dr-drill-YYYY-MM.md ('cockpit drill --next' names next month's runbook). "
         "Every flag can also be set in the config file (--config, default: the platform config dir) "
         "or as COCKPIT_<FLAG> in the environment.",
     )
@@ -62,33 +66,95 @@ def make_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--s3-bucket", metavar="NAME", help="versioned bucket to check for delete markers")
     evidence.add_argument("--s3-prefix", metavar="PREFIX", help="key prefix in that bucket")
     evidence.add_argument("--tenant-namespace", metavar="NS", help="namespace whose loss means a Velero restore")
-    parser.add_argument("command", nargs="?", choices=["demo"], help=argparse.SUPPRESS)
+    session = parser.add_argument_group("recording, replay and drills")
+    session.add_argument("--no-record", action="store_true", default=None, help="do not record this session")
+    session.add_argument("--record", metavar="PATH", help="record to this file (default: the user data dir)")
+    session.add_argument("--drill-dir", metavar="DIR", help="drill reports (dr-drill-YYYY-MM.md); a git repo is "
+                         "committed to")
+    session.add_argument("--next", dest="next_drill", action="store_true", help="with 'drill': name next month's "
+                         "runbook from the rotation and exit")
+    parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill"], help=argparse.SUPPRESS)
+    parser.add_argument("operand", nargs="?", help=argparse.SUPPRESS)
     return parser
 
 
 def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]:
-    args = make_parser().parse_args(argv)
-    values = {key: value for key, value in vars(args).items() if key != "command"}
+    settings, command, _operand, _next = parse_command(argv)
+    return settings, command
+
+
+def parse_command(argv: Sequence[str] | None = None) -> tuple[Settings, str | None, str | None, bool]:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    values = {key: value for key, value in vars(args).items() if key not in ("command", "operand", "next_drill")}
     if values.get("contexts"):
         values["contexts"] = tuple(values["contexts"])
-    return build_settings(values), args.command
+    if args.command == "replay" and not args.operand:
+        parser.error("replay needs the recording: cockpit replay FILE")
+    if args.command is None and args.operand:
+        parser.error(f"unexpected argument {args.operand!r}")
+    return build_settings(values), args.command, args.operand, bool(args.next_drill)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        settings, command = parse_settings(argv)
+        settings, command, operand, next_drill = parse_command(argv)
         if command == "demo":
             from cockpit.demo.platform import run_demo
 
-            return run_demo(settings)
-        from cockpit.app import CockpitApp, connect
+            return run_demo(settings, drill=operand)
+        if command == "replay":
+            from cockpit.replay import run_replay
 
-        targets = connect(settings)
-        app = CockpitApp(settings, targets)
-        app.run()
-        return app.return_code or 0
+            return run_replay(settings, operand or "")
+        if command == "drill":
+            return run_drill(settings, operand, next_drill)
+        return run_live(settings)
     except ConfigError as err:
         print(f"cockpit: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def run_live(settings: Settings, *, drill: str | None = None) -> int:
+    from cockpit.app import CockpitApp, connect
+    from cockpit.session import start_recording
+
+    targets = connect(settings)
+    if drill:
+        production = [t.name for t in targets if t.production]
+        if production:
+            raise ConfigError(f"a drill runs against a non-production context; {', '.join(production)} is marked "
+                              "production = true")
+    sink, note = start_recording(settings, targets, path=settings.record, is_drill=bool(drill), runbook=drill or "")
+    app = CockpitApp(settings, targets, recorder=sink, recording_note=note, drill=drill)
+    try:
+        app.run()
+    finally:
+        if sink is not None:
+            sink.close()
+    if sink is not None:
+        print(f"cockpit: session recorded to {sink.path}", file=sys.stderr)
+    return app.return_code or 0
+
+
+def run_drill(settings: Settings, runbook: str | None, next_drill: bool) -> int:
+    from datetime import datetime, timezone
+
+    from cockpit.drill import ROTATION, next_drill as rotation_next
+
+    if next_drill:
+        today = datetime.now(timezone.utc).date()
+        name = rotation_next(settings.reports_dir(), today)
+        print(f"next month's drill: {name} (rotation: {' -> '.join(ROTATION)}; reports in {settings.reports_dir()})")
+        return 0
+    if not runbook:
+        raise ConfigError("drill needs a runbook: cockpit drill RUNBOOK (or --next to name the next one)")
+    from cockpit.runbooks import RunbookError, get
+
+    try:
+        get(runbook)
+    except (RunbookError, FileNotFoundError, KeyError) as err:
+        raise ConfigError(f"no runbook {runbook!r}: {err}") from None
+    return run_live(settings, drill=runbook)

@@ -69,6 +69,10 @@ class Settings:
     s3_prefix: str = ""
     s3_window_hours: float = 24.0
     tenant_namespace: str | None = None  # default: the Argo CD app's destination namespace
+    # recording, replay and drills
+    no_record: bool = False
+    record: str | None = None  # the recording file (default: platformdirs user data dir)
+    drill_dir: str | None = None  # where dr-drill-YYYY-MM.md reports go (a git repo: they are committed)
     config_path: str | None = None
     context_settings: dict[str, ContextSettings] = field(default_factory=dict)
     demo: bool = False
@@ -78,6 +82,14 @@ class Settings:
 
     def is_read_only(self, context: str) -> bool:
         return self.read_only or self.context(context).read_only
+
+    def reports_dir(self) -> "Path":
+        """Where drill reports are written and read (staleness comes from them)."""
+        if self.drill_dir:
+            return Path(self.drill_dir).expanduser()
+        from platformdirs import user_data_path
+
+        return user_data_path("cockpit") / "drills"
 
     def effective_promql(self) -> str:
         from cockpit.sources.prometheus import default_promql
@@ -94,11 +106,11 @@ def default_config_path() -> Path:
 _STR_KEYS = {
     "kubeconfig", "namespace", "app", "argocd_namespace", "rollout", "cnpg_cluster", "cnpg_namespace",
     "velero_namespace", "prometheus_url", "promql", "service", "gitops_repo", "migrations_dir", "flag_url",
-    "flag_key", "s3_endpoint", "s3_bucket", "s3_prefix", "tenant_namespace",
+    "flag_key", "s3_endpoint", "s3_bucket", "s3_prefix", "tenant_namespace", "record", "drill_dir",
 }
 _FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours"}
 _INT_KEYS = {"recent_deploy_minutes"}
-_BOOL_KEYS = {"read_only"}
+_BOOL_KEYS = {"read_only", "no_record"}
 
 
 def _check_type(key: str, value: Any, where: str) -> Any:

@@ -4,10 +4,16 @@ The store already holds what the panes show (the Argo CD app, the Rollout); this
 the git diff between the last two deployed revisions, the migration pre-flight over that diff, the feature flag, S3
 delete markers and the tenant namespace.  Each read that fails leaves its piece out and says why in ``problems``:
 the tree then answers that node "unknown" and asks the person, which is the honest outcome.
+
+S3 is read again on every gather, and a bucket listing can fail for a while (an endpoint down, expired
+credentials).  The last good answer is remembered per context and bucket and quoted in the problem line, marked
+stale with its age, so the person keeps what was known; it is not fed to the tree, which must not answer "no
+objects deleted" from a listing that may be out of date.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +21,13 @@ from typing import Any
 from cockpit.decide import DecisionInput
 from cockpit.models import ArgoApp, RolloutView
 from cockpit.sources.errors import SourceError
+
+
+# boto3 client settings for the S3 evidence (read per gather, so a test can shorten them): the house timeouts.
+S3_CLIENT: dict[str, Any] = {"connect_timeout": 3, "read_timeout": 10, "max_attempts": 2}
+
+_last_s3: dict[tuple[str, str, str, str], tuple[Any, datetime]] = {}  # last good S3Evidence and when it was read
+_last_s3_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -65,12 +78,18 @@ def gather(
     if settings.s3_bucket:
         from cockpit.sources.s3 import S3Source
 
+        key = (context, settings.s3_endpoint or "", settings.s3_bucket, settings.s3_prefix)
         try:
-            source = S3Source(endpoint_url=settings.s3_endpoint)
+            source = S3Source(endpoint_url=settings.s3_endpoint, **S3_CLIENT)
             s3 = source.delete_markers(settings.s3_bucket, settings.s3_prefix,
                                        now - timedelta(hours=settings.s3_window_hours))
         except SourceError as err:
-            problems.append(f"S3: {err}")
+            problems.append(f"S3: {err}{_stale_s3(key, now)}")
+        except (ValueError, TypeError) as err:  # botocore refuses the endpoint itself ("Invalid endpoint: …")
+            problems.append(f"S3: cannot use endpoint {settings.s3_endpoint!r}: {err}")
+        else:
+            with _last_s3_lock:
+                _last_s3[key] = (s3, now)
 
     tenant = settings.tenant_namespace or (app.dest_namespace if app is not None else None)
     if tenant and kube is not None:
@@ -94,3 +113,17 @@ def gather(
         window_minutes=settings.recent_deploy_minutes,
     )
     return Gathered(decision, tuple(problems))
+
+
+def _stale_s3(key: tuple[str, str, str, str], now: datetime) -> str:
+    """The last good S3 answer for ``key`` in words, marked stale, or "" when there never was one."""
+    from cockpit.timefmt import ago
+
+    with _last_s3_lock:
+        last = _last_s3.get(key)
+    if last is None:
+        return ""
+    evidence, when = last
+    missing = len(evidence.missing)
+    found = f"{missing} objects read as deleted" if missing else "no object deleted"
+    return f"; last good read {ago(when, now)}: {found} ({evidence.scanned} versions scanned) -- stale, not used"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from cockpit.models import VeleroView
+from cockpit.models import VeleroBackup, VeleroView
 from cockpit.textsafe import safe_text
 from cockpit.timefmt import age
 from widgets.pane import Pane
@@ -16,14 +17,28 @@ from widgets.pane import Pane
 PHASE_STYLE = {"Completed": "green", "PartiallyFailed": "bold yellow", "Failed": "bold red",
                "FailedValidation": "bold red", "InProgress": "cyan"}
 SHOWN = 8
+BAD_PHASES = frozenset({"Failed", "PartiallyFailed", "FailedValidation"})  # VeleroBackup.bad, inlined for speed
 
 
 class VeleroPane(Pane):
     pane_id = "velero"
 
+    def __init__(self, number: int, **kwargs: object) -> None:
+        super().__init__(number, **kwargs)  # type: ignore[arg-type]
+        self._bad_of: tuple[object, list[VeleroBackup]] | None = None
+
+    def bad_backups(self, view: VeleroView) -> list[VeleroBackup]:
+        """The failed and partially failed backups, newest first: one pass per view, shared by the body and the
+        summary (a platform keeps ten thousand backups, and every watch event brings a new view)."""
+        cached = self._bad_of
+        if cached is None or cached[0] is not view.backups:
+            cached = (view.backups, [b for b in view.backups if b.phase in BAD_PHASES])
+            self._bad_of = cached
+        return cached[1]
+
     def render_data(self, view: VeleroView, now: datetime) -> RenderableType:
         parts: list[RenderableType] = []
-        bad = [b for b in view.backups if b.bad]
+        bad = self.bad_backups(view)
         head = Text(f"{len(view.backups)} backups", style="bold")
         if bad:
             head.append(f" · {len(bad)} failed/partially failed", style="bold red")
@@ -38,7 +53,8 @@ class VeleroPane(Pane):
             table.add_column("EXPIRES", no_wrap=True, min_width=6)
             table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
         # the bad ones first (they are what the on-call must see), then the newest
-        shown = bad[:SHOWN] + [b for b in view.backups if not b.bad][: max(0, SHOWN - len(bad[:SHOWN]))]
+        good = islice((b for b in view.backups if b.phase not in BAD_PHASES), max(0, SHOWN - len(bad[:SHOWN])))
+        shown = bad[:SHOWN] + list(good)
         for backup in shown:
             expires = "—" if backup.expiration is None else (
                 f"in {age(now, backup.expiration)}" if backup.expiration > now else "expired")
@@ -73,7 +89,7 @@ class VeleroPane(Pane):
         return Group(*parts)
 
     def summarize(self, view: VeleroView, now: datetime) -> Text:
-        bad = sum(1 for b in view.backups if b.bad)
+        bad = len(self.bad_backups(view))
         if bad:
             return Text(f"{bad} bad", style="bold red")
         return Text(f"{len(view.backups)} ok", style="green")

@@ -195,16 +195,26 @@ def demo_settings(settings: Any, platform: DemoPlatform) -> Any:
     )
 
 
-def run_demo(settings: Any) -> int:
-    """`cockpit demo`: start the platform, run the normal cockpit against it, tear it down."""
+def run_demo(settings: Any, *, drill: str | None = None) -> int:
+    """`cockpit demo [RUNBOOK]`: start the platform, run the normal cockpit against it (drilling RUNBOOK when
+    given), tear it down.  The session is recorded like any other."""
+    import sys
+
     from cockpit.app import CockpitApp, connect
+    from cockpit.session import start_recording
 
     platform = DemoPlatform().start()
+    sink = None
     try:
         demo = demo_settings(settings, platform)
         targets = connect(demo, note="demo platform on 127.0.0.1")
-        app = CockpitApp(demo, targets)
+        sink, note = start_recording(demo, targets, path=demo.record, is_drill=bool(drill), runbook=drill or "")
+        app = CockpitApp(demo, targets, recorder=sink, recording_note=note, drill=drill)
         app.run()
         return app.return_code or 0
     finally:
+        if sink is not None:
+            sink.close()
+            print(f"cockpit: session recorded to {sink.path} (replay it: cockpit replay {sink.path})",
+                  file=sys.stderr)
         platform.stop()

@@ -23,9 +23,12 @@ from typing import Any
 from cockpit.config import ConfigError
 from cockpit.sources.errors import ErrorKind, SourceError
 
+# Read when used, not when defined, so a test (or a later setting) can shorten them.
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 WATCH_SECONDS = 60  # server-side timeoutSeconds: a quiet watch still wakes up this often
+BACKOFF_FIRST = 1.0  # first retry delay after a failed list/watch, doubled up to BACKOFF_CAP
+BACKOFF_CAP = 20.0
 
 
 @dataclass(frozen=True)
@@ -170,10 +173,12 @@ class KubeContext:
         query: list[tuple[str, Any]] | None = None,
         body: Any = None,
         content_type: str | None = None,
-        timeout: tuple[float, float] | float = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        timeout: tuple[float, float] | float | None = None,
         stream: bool = False,
     ) -> Any:
         """Send one request with the context's credentials; return parsed JSON (or the raw response if stream)."""
+        if timeout is None:
+            timeout = (CONNECT_TIMEOUT, READ_TIMEOUT)
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -303,9 +308,11 @@ def describe_list_error(err: SourceError, resource: Resource, namespace: str | N
 
 
 class Backoff:
-    """Capped exponential backoff: 1, 2, 4, 8, 16, 20, 20 ... seconds."""
+    """Capped exponential backoff: 1, 2, 4, 8, 16, 20, 20 ... seconds (``BACKOFF_FIRST`` .. ``BACKOFF_CAP``)."""
 
-    def __init__(self, first: float = 1.0, cap: float = 20.0) -> None:
+    def __init__(self, first: float | None = None, cap: float | None = None) -> None:
+        first = BACKOFF_FIRST if first is None else first
+        cap = BACKOFF_CAP if cap is None else cap
         self.first, self.cap, self._next = first, cap, first
 
     def next(self) -> float:
@@ -343,7 +350,7 @@ class ResourceWatch:
         field_selector: str = "",
         on_change: Callable[[dict[str, dict[str, Any]]], None],
         on_state: Callable[[WatchState], None] = lambda state: None,
-        watch_seconds: int = WATCH_SECONDS,
+        watch_seconds: int | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self.ctx = ctx
@@ -353,7 +360,7 @@ class ResourceWatch:
         self.field_selector = field_selector
         self.on_change = on_change
         self.on_state = on_state
-        self.watch_seconds = watch_seconds
+        self.watch_seconds = WATCH_SECONDS if watch_seconds is None else watch_seconds
         self.backoff = backoff or Backoff()
         self.cache: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -361,6 +368,8 @@ class ResourceWatch:
         self._stopped = threading.Event()
         self._response: Any = None
         self._generation = 0  # bumps when the selector changes: the running stream is abandoned
+        self._gone = False  # the last stream ended with a 410 ERROR event
+        self._events = 0  # ADDED/MODIFIED/DELETED events on the last stream
 
     # -- control from other threads ------------------------------------------------------------------------
 
@@ -403,6 +412,7 @@ class ResourceWatch:
         """Block until stopped or cancelled, keeping ``cache`` current."""
         resource_version = ""
         synced = False
+        gone_after_list = 0  # 410s in a row on watches started from a fresh list
         while not (self._stopped.is_set() or cancelled()):
             with self._lock:
                 selector, generation = self._label_selector, self._generation
@@ -410,8 +420,9 @@ class ResourceWatch:
                 self.on_state(WatchState("idle"))
                 self._sleep(5.0)
                 continue
+            fresh = not resource_version
             try:
-                if not resource_version:
+                if fresh:
                     self.on_state(WatchState("relisting" if synced else "listing", synced=synced))
                     items, resource_version = self.ctx.list(
                         self.resource, self.namespace, label_selector=selector, field_selector=self.field_selector
@@ -421,6 +432,9 @@ class ResourceWatch:
                     self.on_change(dict(self.cache))
                 self.on_state(WatchState("connected", synced=True))
                 resource_version = self._follow(selector, resource_version, generation, cancelled)
+                if self._gone:
+                    raise SourceError(ErrorKind.GONE, "410 Gone: resourceVersion too old", status=410)
+                gone_after_list = 0
                 self.backoff.reset()
             except SourceError as err:
                 if self._stopped.is_set() or cancelled():
@@ -429,8 +443,16 @@ class ResourceWatch:
                     resource_version = ""
                     continue
                 if err.kind is ErrorKind.GONE:
-                    resource_version = ""  # too old: relist at once
-                    continue
+                    resource_version = ""  # too old: relist at once (the watch history moved on)
+                    # ... unless the watch expired from a version the server itself had just listed, with no
+                    # event in between: then relisting is not helping (a lagging watch cache, a proxy that
+                    # answers 410).  One more immediate relist, then the capped backoff: a confused API server
+                    # is not hammered with full lists, and the pane says why it is not live.
+                    gone_after_list = gone_after_list + 1 if fresh and not self._events else 0
+                    if gone_after_list < 2:
+                        continue
+                    err = SourceError(ErrorKind.GONE, "410 Gone: the watch expires even right after a fresh "
+                                                      "list; relisting with backoff", status=410)
                 if err.kind is ErrorKind.BAD_DATA:
                     resource_version = ""  # we may have missed an event: relist
                 delay = self.backoff.next()
@@ -453,6 +475,7 @@ class ResourceWatch:
             query.append(("labelSelector", selector))
         if self.field_selector:
             query.append(("fieldSelector", self.field_selector))
+        self._gone, self._events = False, 0
         response = self.ctx.request(
             "GET",
             self.resource.collection_path(self.namespace),
@@ -475,6 +498,7 @@ class ResourceWatch:
                 if kind == "ERROR":
                     code = obj.get("code")
                     if code == 410:
+                        self._gone = True
                         return ""
                     raise SourceError(ErrorKind.SERVER, f"watch error {code}: {obj.get('message', '')}")
                 meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -482,6 +506,7 @@ class ResourceWatch:
                 if kind == "BOOKMARK":
                     continue
                 key = _key(obj)
+                self._events += 1
                 if kind == "DELETED":
                     self.cache.pop(key, None)
                 elif kind in ("ADDED", "MODIFIED"):
@@ -516,6 +541,9 @@ def _lines(response: Any, *, server: str) -> Iterator[str]:
     except SourceError:
         raise
     except Exception as err:  # noqa: BLE001
-        raise map_error(err, server=server) from None
+        mapped = map_error(err, server=server)
+        if buffer.strip() and mapped.kind is ErrorKind.UNREACHABLE:
+            raise SourceError(ErrorKind.UNREACHABLE, f"watch stream cut in the middle of an event ({mapped})") from None
+        raise mapped from None
     if buffer.strip():
         raise SourceError(ErrorKind.UNREACHABLE, "watch stream cut in the middle of an event")

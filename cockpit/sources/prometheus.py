@@ -50,6 +50,7 @@ DEFAULT_PROMQL_TEMPLATE = (
 """The p99 of the service's request-duration histogram over 5 minutes (the seed's page query)."""
 
 _T = TypeVar("_T")
+DEFAULT_TIMEOUT = 10.0  # seconds per request when the caller gives none (read at construction: tests shorten it)
 _MAX_TEXT = 300  # longest piece of server text we put into one error line
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _STATUS_MESSAGE = re.compile(r"\AHTTP Status Code (\d{3}) \((b(?:'.*'|\".*\"))\)\Z", re.S)
@@ -109,7 +110,7 @@ class PrometheusSource:
         slo_seconds: float,
         window_seconds: int = 1800,
         step_seconds: float = 30,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         headers: dict[str, str] | None = None,
         range_every: int = 4,
         disable_ssl: bool = False,
@@ -120,6 +121,8 @@ class PrometheusSource:
             raise SourceError(ErrorKind.CONFIG, f"Prometheus URL must look like http(s)://host:port[/prefix], got {shown!r}")
         if not query.strip():
             raise SourceError(ErrorKind.CONFIG, "the Prometheus query is empty")
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
         for name, number in (
             ("slo_seconds", slo_seconds),
             ("window_seconds", window_seconds),

@@ -1,0 +1,1079 @@
+"""``make bench``: the cockpit measured on the scale fixture, beside the read-only CLI baseline, in one run.
+
+Every figure the issue names, each the median of several runs, with its target:
+
+* **launch → first frame** and **launch → all six panes populated**: the real cockpit started as a person starts it
+  (``python -m cockpit.bench --child`` runs ``cockpit.cli.main`` with a config file, in a pseudo-terminal of 200x50).
+  The first frame is the moment the dashboard's first pane title reaches the terminal, read from the pty by this
+  process; "populated" is reported by the child the moment its sixth pane holds data (a hook around the app's
+  snapshot handler, which otherwise changes nothing).  Launch is the instant before ``Popen``.
+* **the physical floor**: each read the cockpit needs (its eight Kubernetes lists with its own selectors, the
+  Prometheus instant and range queries) done alone through the cockpit's own clients; the slowest one is the floor
+  no dashboard can beat.  The **kubectl baseline** is the same reads as sequential ``kubectl get … -o json`` (and
+  ``promtool query``) processes against the same servers, with a warm discovery cache.
+* **steady-state load**: Kubernetes requests per minute counted at the emulator (polling requests, i.e. anything
+  but a watch, must be zero; watch re-establishments are shown apart) and Prometheus queries per minute from
+  Prometheus's own request counter, over a window (5 minutes; ``--quick`` shortens it) while the platform churns
+  lightly (a new Velero backup every 15 s, like hourly backups for 250 tenants).
+* **keystroke → confirmation modal** and **confirm → request at the emulator**: ``2`` then ``a`` (abort) written to
+  the pty; the child reports when the modal has been painted; ``y`` written; the emulator records the PATCH.
+* **a change to a pane holding 10 000 rows**: a new backup seeded into the emulator; the child reports when the
+  Velero pane has been repainted with it.
+* **peak RSS** of the cockpit process (``VmHWM``), and **replay**: a one-hour recording built from the fixture's
+  snapshots, opened with :class:`cockpit.recording.player.Player` (metadata + the first screen) and sought at
+  random points.
+
+Output: a Markdown table (figure, value, target, met?) printed and written to ``<out>/README.md`` with the machine
+it ran on, and everything (samples included) to ``<out>/latest.json``.  ``--quick`` uses the small fixture and
+short windows so CI can prove the command works in well under a minute; its numbers are not the claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+NOT_MEASURED = "not measured yet"
+FIRST_FRAME_TEXT = b"Argo CD history"  # pane 1's title: the dashboard is on the terminal
+_ANSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[A-Za-z~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>]")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@dataclass
+class Figure:
+    """One line of the table.  ``value`` None means not measured, and ``note`` says why."""
+
+    key: str
+    name: str
+    value: float | None
+    unit: str
+    target: str
+    limit: float | None = None  # met when value <= limit
+    note: str = ""
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None or self.limit is None:
+            return None
+        return self.value <= self.limit
+
+    def shown(self) -> str:
+        if self.value is None:
+            return NOT_MEASURED
+        value = self.value
+        if self.unit == "ms":
+            text = f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+        elif self.unit == "s":
+            text = f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+        elif self.unit == "x":
+            text = f"{value:.2f}×"
+        elif self.unit == "MiB":
+            text = f"{value:.0f} MiB"
+        elif self.unit == "/min":
+            text = f"{value:.1f}/min"
+        else:
+            text = f"{value:g} {self.unit}".strip()
+        if len(self.samples) > 1:
+            text += f" (n={len(self.samples)})"
+        return text
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def markdown_table(figures: Sequence[Figure]) -> str:
+    lines = ["| figure | value | target | met? | how / why |", "|---|---|---|---|---|"]
+    for fig in figures:
+        met = {True: "yes", False: "**no**", None: "—"}[fig.met]
+        note = fig.note.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {fig.name} | {fig.shown()} | {fig.target} | {met} | {note} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the machine
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _command_version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "not installed"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr).strip() else "?"
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) // 1024} MiB"
+    except OSError:
+        pass
+    import cockpit
+
+    return {
+        "uname": " ".join(platform.uname()),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": sys.version.split()[0],
+        "packages": {name: _version(name) for name in (
+            "textual", "rich", "kubernetes", "prometheus-api-client", "requests", "urllib3", "boto3", "GitPython")},
+        "cockpit": cockpit.__version__,
+        "prometheus": _command_version(["prometheus", "--version"]),
+        "kubectl": _command_version(["kubectl", "version", "--client"]),
+    }
+
+
+# --------------------------------------------------------------------------- the child: the real cockpit
+
+
+def child_main(config: str, marker_fd: int) -> int:
+    """Run ``cockpit --config CONFIG`` exactly as the command line does, with hooks that report moments.
+
+    The hooks only observe (they call the original first) and report on ``marker_fd`` as ``name [args] time``.
+    """
+    lock = threading.Lock()
+
+    def mark(*words: str) -> None:
+        line = " ".join([*words, f"{time.time():.6f}"]) + "\n"
+        with lock:
+            os.write(marker_fd, line.encode())
+
+    import cockpit.app as app_module
+    from cockpit.models import PANES, FeedState
+    from widgets.velero_pane import VeleroPane
+
+    original_ready = app_module.CockpitApp.on_snapshot_ready
+    state = {"populated": False}
+
+    def all_populated(app: Any) -> bool:
+        dash = app.dashboard.active()
+        for name in PANES:
+            snap = dash.pane(name).snapshot
+            if snap is None or snap.status.state is not FeedState.OK or snap.data is None:
+                return False
+        return True
+
+    def on_snapshot_ready(self: Any, message: Any) -> None:
+        original_ready(self, message)
+        if not state["populated"] and all_populated(self):
+            state["populated"] = True
+            mark("populated")
+            _hook_modal(mark)
+
+    app_module.CockpitApp.on_snapshot_ready = on_snapshot_ready  # type: ignore[method-assign]
+
+    original_show = VeleroPane.show
+    seen: set[str] = set()
+
+    def show(self: Any, snap: Any, now: Any) -> None:
+        data = snap.data
+        probe = ""
+        if data is not None and data.backups and data.backups[0].name.startswith("bench-probe-"):
+            probe = data.backups[0].name
+            if probe in seen:
+                probe = ""
+            else:
+                seen.add(probe)
+                mark("velero-show", probe)
+        original_show(self, snap, now)
+        if probe:
+            self.app.call_after_refresh(lambda: mark("velero-shown", probe))
+
+    VeleroPane.show = show  # type: ignore[method-assign]
+
+    from cockpit.cli import main
+
+    return main(["--config", config])
+
+
+def _hook_modal(mark: Callable[..., None]) -> None:
+    """Report when the confirmation modal has been painted and when its pre-checks arrived (if it exists yet)."""
+    try:
+        from screens.confirm import ConfirmScreen
+    except ImportError:
+        return
+    original_mount = ConfirmScreen.on_mount
+    original_preflight = ConfirmScreen.show_preflight
+
+    def on_mount(self: Any) -> None:
+        original_mount(self)
+        self.app.call_after_refresh(lambda: mark("modal"))
+
+    def show_preflight(self: Any, preflight: Any) -> None:
+        original_preflight(self, preflight)
+        mark("preflight")
+
+    ConfirmScreen.on_mount = on_mount  # type: ignore[method-assign]
+    ConfirmScreen.show_preflight = show_preflight  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- one cockpit in a pty
+
+
+class Launch:
+    """One cockpit process in a pseudo-terminal: start it, read what it draws and reports, press keys, stop it."""
+
+    def __init__(self, config: Path, home: Path, *, size: tuple[int, int] = (200, 50)) -> None:
+        self.config = config
+        self.home = home
+        self.size = size
+        self.process: subprocess.Popen[bytes] | None = None
+        self.launched = 0.0
+        self.first_frame: float | None = None
+        self.markers: list[tuple[str, float]] = []
+        self._cond = threading.Condition()
+        self._master = -1
+        self._tail = bytearray()
+        self._threads: list[threading.Thread] = []
+        self._expect: bytes | None = None  # text awaited on the terminal (see expect())
+        self._expect_buffer = bytearray()
+        self._expect_at: float | None = None
+
+    def start(self) -> Launch:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        master, slave = pty.openpty()
+        cols, rows = self.size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        read_end, write_end = os.pipe()
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("COCKPIT_", "KUBECONFIG"))}
+        env.update({"TERM": "xterm-256color", "HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config"),
+                    "XDG_STATE_HOME": str(self.home / ".state"), "XDG_DATA_HOME": str(self.home / ".data"),
+                    "TZ": "UTC", "COLUMNS": str(cols), "LINES": str(rows)})
+        env.pop("COLORTERM", None)
+        self.launched = time.time()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cockpit.bench", "--child", "--config", str(self.config),
+             "--marker-fd", str(write_end)],
+            stdin=slave, stdout=slave, stderr=slave, pass_fds=(write_end,), env=env, start_new_session=True,
+            cwd=self.home,
+        )
+        os.close(slave)
+        os.close(write_end)
+        self._master = master
+        for target, arg in ((self._read_pty, master), (self._read_markers, read_end)):
+            thread = threading.Thread(target=target, args=(arg,), daemon=True, name="bench-launch")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _read_pty(self, master: int) -> None:
+        raw = bytearray()
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            now = time.time()
+            if self.first_frame is None:
+                raw += data
+                if FIRST_FRAME_TEXT in _ANSI.sub(b"", bytes(raw)):
+                    with self._cond:
+                        self.first_frame = now
+                        self._cond.notify_all()
+            with self._cond:
+                if self._expect is not None and self._expect_at is None:
+                    self._expect_buffer += data
+                    if self._expect in _ANSI.sub(b"", bytes(self._expect_buffer)):
+                        self._expect_at = now
+                        self._cond.notify_all()
+            self._tail += data
+            del self._tail[:-65536]
+
+    def _read_markers(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as stream:
+            for line in stream:
+                words = line.decode("utf-8", "replace").split()
+                if len(words) < 2:
+                    continue
+                with self._cond:
+                    self.markers.append((" ".join(words[:-1]), float(words[-1])))
+                    self._cond.notify_all()
+
+    def wait_for(self, name: str, timeout: float) -> float:
+        """The child's time for marker ``name`` (waiting up to ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for marker, at in self.markers:
+                    if marker == name:
+                        return at
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.process is not None and self.process.poll() is not None):
+                    raise BenchError(f"the cockpit did not report '{name}' within {timeout:g}s; its screen ends "
+                                     f"with: {self.screen_tail()[-600:]!r}")
+                self._cond.wait(min(left, 0.2))
+
+    def wait_first_frame(self, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.first_frame is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"no dashboard frame within {timeout:g}s: {self.screen_tail()[-600:]!r}")
+                self._cond.wait(min(left, 0.2))
+            return self.first_frame
+
+    def expect(self, text: bytes) -> None:
+        """Watch the terminal for ``text`` from now on (then :meth:`wait_expected`)."""
+        with self._cond:
+            self._expect, self._expect_buffer, self._expect_at = text, bytearray(), None
+
+    def wait_expected(self, timeout: float) -> float:
+        """When the awaited text reached the terminal (this process's clock)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._expect_at is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"{self._expect!r} did not appear on the terminal within {timeout:g}s")
+                self._cond.wait(min(left, 0.2))
+            return self._expect_at
+
+    def press(self, keys: bytes) -> float:
+        at = time.time()
+        os.write(self._master, keys)
+        return at
+
+    def screen_tail(self) -> str:
+        return _ANSI.sub(b"", bytes(self._tail)).decode("utf-8", "replace")
+
+    def peak_rss_mib(self) -> float | None:
+        """``VmHWM`` (the resident set's high-water mark) of the cockpit process, in MiB."""
+        if self.process is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        if self.process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def stop(self) -> None:
+        process = self.process
+        if process is not None and process.poll() is None:
+            try:
+                self.press(b"\x1b")  # close a modal, if one is open
+                time.sleep(0.1)
+                self.press(b"q")
+                process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
+        if self._master >= 0:
+            try:
+                os.close(self._master)
+            except OSError:
+                pass
+            self._master = -1
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+
+class BenchError(Exception):
+    """A measurement could not be taken; the message says why."""
+
+
+# --------------------------------------------------------------------------- the bench
+
+
+@dataclass
+class Reads:
+    """The cockpit's reads, as (label, kubectl argv tail or promtool argv, callable doing it with our clients)."""
+
+    labels: list[str]
+    ours: list[Callable[[], Any]]
+    cli: list[list[str]]
+
+
+class Bench:
+    def __init__(self, *, quick: bool, runs: int, window: float, out: Path, kubectl: bool,
+                 log: Callable[[str], None]) -> None:
+        from cockpit.demo.scale import FULL, QUICK
+
+        self.quick = quick
+        self.spec = QUICK if quick else FULL
+        self.runs = runs
+        self.window = window
+        self.out = out
+        self.use_kubectl = kubectl
+        self.log = log
+        self.workdir = Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
+        self.platform: Any = None
+        self.figures: list[Figure] = []
+        self.details: dict[str, Any] = {}
+
+    # -- set-up ----------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from cockpit.demo.scale import ScalePlatform
+
+        self.log(f"scale fixture: {self.spec.describe()}")
+        started = time.monotonic()
+        self.platform = ScalePlatform(self.spec, workdir=self.workdir / "platform").start()
+        prom = self.platform.prometheus
+        self.details["fixture"] = {
+            "spec": asdict(self.spec),
+            "objects": self.platform.totals(),
+            "seed_seconds": round(self.platform.seed_seconds, 2),
+            "prometheus": "real prometheus, backfilled" if prom else "demo stand-in (no prometheus binary)",
+            "prometheus_samples": prom.samples if prom else 0,
+            "backfill_seconds": round(prom.backfill_seconds, 2) if prom else 0,
+            "start_seconds": round(time.monotonic() - started, 2),
+        }
+        self.log(f"  up in {time.monotonic() - started:.1f}s: {self.details['fixture']['objects']}")
+        self.settings = self.platform.settings()
+        self.config = self._write_config()
+
+    def _write_config(self) -> Path:
+        s = self.settings
+        values = {
+            "kubeconfig": s.kubeconfig, "context": list(s.contexts), "namespace": s.namespace, "app": s.app,
+            "argocd_namespace": s.argocd_namespace, "rollout": s.rollout, "cnpg_cluster": s.cnpg_cluster,
+            "cnpg_namespace": s.cnpg_namespace, "velero_namespace": s.velero_namespace,
+            "prometheus_url": s.prometheus_url, "service": s.service, "gitops_repo": s.gitops_repo,
+            "flag_url": s.flag_url, "flag_key": s.flag_key,
+        }
+        lines = [f"{key} = {json.dumps(value)}" for key, value in values.items() if value is not None]
+        path = self.workdir / "cockpit.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def close(self) -> None:
+        if self.platform is not None:
+            self.platform.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        self.log(f"  {figure.name}: {figure.shown()}" + (f" ({figure.note})" if figure.value is None else ""))
+        return figure
+
+    # -- the cockpit's reads ---------------------------------------------------------------------------------
+
+    def reads(self) -> Reads:
+        from cockpit.demo import scenario
+        from cockpit.sources import kube as k
+
+        s = self.settings
+        ctx = k.KubeContext.from_kubeconfig(Path(s.kubeconfig), s.contexts[0])
+        self._ctx = ctx
+        rollout = ctx.get(k.ROLLOUTS, s.namespace, s.rollout) or {}
+        canary = (rollout.get("status") or {}).get("currentPodHash", scenario.CANARY_HASH)
+        labels = ",".join(f"{key}={value}" for key, value in sorted(
+            ((rollout.get("spec") or {}).get("selector") or {}).get("matchLabels", {"app": "catalog"}).items()))
+        specs = [
+            ("Application (by name)", k.APPLICATIONS, s.argocd_namespace, "", f"metadata.name={s.app}",
+             ["get", "applications.argoproj.io", "-n", s.argocd_namespace, s.app]),
+            ("Rollout (by name)", k.ROLLOUTS, s.namespace, "", f"metadata.name={s.rollout}",
+             ["get", "rollouts.argoproj.io", "-n", s.namespace, s.rollout]),
+            ("ReplicaSets (selector)", k.REPLICA_SETS, s.namespace, labels, "",
+             ["get", "replicasets", "-n", s.namespace, "-l", labels]),
+            ("AnalysisRuns (pod hash)", k.ANALYSIS_RUNS, s.namespace, f"rollouts-pod-template-hash={canary},{labels}",
+             "", ["get", "analysisruns.argoproj.io", "-n", s.namespace, "-l",
+                  f"rollouts-pod-template-hash={canary},{labels}"]),
+            ("CNPG Cluster (by name)", k.CNPG_CLUSTERS, s.cnpg_namespace, "", f"metadata.name={s.cnpg_cluster}",
+             ["get", "clusters.postgresql.cnpg.io", "-n", s.cnpg_namespace, s.cnpg_cluster]),
+            ("ObjectStores", k.OBJECT_STORES, s.cnpg_namespace, "", "",
+             ["get", "objectstores.barmancloud.cnpg.io", "-n", s.cnpg_namespace]),
+            ("Velero Backups (all)", k.VELERO_BACKUPS, s.velero_namespace, "", "",
+             ["get", "backups.velero.io", "-n", s.velero_namespace]),
+            ("Velero Schedules", k.VELERO_SCHEDULES, s.velero_namespace, "", "",
+             ["get", "schedules.velero.io", "-n", s.velero_namespace]),
+        ]
+        labels_out: list[str] = []
+        ours: list[Callable[[], Any]] = []
+        cli: list[list[str]] = []
+        base = ["kubectl", "--kubeconfig", str(s.kubeconfig), "--context", s.contexts[0], "--request-timeout=120s"]
+        for label, resource, namespace, selector, fields, argv in specs:
+            labels_out.append(label)
+            ours.append(lambda r=resource, n=namespace, ls=selector, fs=fields: ctx.list(
+                r, n, label_selector=ls, field_selector=fs))
+            cli.append([*base, *argv, "-o", "json"])
+        from cockpit.sources.prometheus import PrometheusSource
+
+        source = PrometheusSource(s.prometheus_url, s.effective_promql(), slo_seconds=s.slo)
+        client = source.connect()
+        query = s.effective_promql()
+
+        def instant() -> Any:
+            return client.custom_query(query, params={"time": f"{time.time():.3f}", "timeout": "10"})
+
+        def ranged() -> Any:
+            end = datetime.now(timezone.utc)
+            return client.custom_query_range(query, start_time=end - timedelta(seconds=1800), end_time=end,
+                                             step="30", params={"timeout": "10"})
+
+        promtool = shutil.which("promtool") or "promtool"
+        labels_out += ["Prometheus instant query", "Prometheus range query (30 min)"]
+        ours += [instant, ranged]
+        cli += [[promtool, "query", "instant", s.prometheus_url, query],
+                [promtool, "query", "range", f"--start={int(time.time()) - 1800}", f"--end={int(time.time())}",
+                 "--step=30s", s.prometheus_url, query]]
+        return Reads(labels_out, ours, cli)
+
+    def measure_floor(self, reads: Reads) -> float:
+        self.log("the physical floor: each read alone, through the cockpit's clients")
+        for call in reads.ours:  # warm the connection pools, as a running cockpit's are
+            call()
+        per_read: dict[str, float] = {}
+        for label, call in zip(reads.labels, reads.ours):
+            samples = []
+            for _ in range(max(3, self.runs)):
+                started = time.perf_counter()
+                call()
+                samples.append(time.perf_counter() - started)
+            per_read[label] = statistics.median(samples)
+        slowest = max(per_read, key=lambda label: per_read[label])
+        self.details["floor_per_read_s"] = {label: round(value, 4) for label, value in per_read.items()}
+        self.add(Figure("floor", "slowest single read the cockpit needs (the physical floor)", per_read[slowest],
+                        "s", "—", note=f"{slowest}; median of {max(3, self.runs)}, warm connection"))
+        return per_read[slowest]
+
+    def measure_kubectl(self, reads: Reads) -> float | None:
+        if not self.use_kubectl or shutil.which("kubectl") is None:
+            self.add(Figure("kubectl", "the same reads as sequential kubectl get / promtool query", None, "s", "—",
+                            note="kubectl not installed (Debian package kubernetes-client)" if self.use_kubectl
+                            else "skipped (--no-kubectl)"))
+            return None
+        self.log("the CLI baseline: the same reads as sequential kubectl/promtool processes")
+        env = {**os.environ, "HOME": str(self.workdir / "kubectl-home"), "KUBECACHEDIR": str(self.workdir / "kcache")}
+        env.pop("KUBECONFIG", None)
+
+        def one_pass() -> list[float]:
+            times = []
+            for argv in reads.cli:
+                started = time.perf_counter()
+                done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, timeout=180,
+                                      check=False)
+                times.append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    raise BenchError(f"{' '.join(argv[:6])}… failed: {done.stderr.decode(errors='replace')[-300:]}")
+            return times
+
+        one_pass()  # warm the discovery cache, as a person's kubectl has
+        totals, per_command = [], [[] for _ in reads.cli]
+        for _ in range(self.runs):
+            times = one_pass()
+            totals.append(sum(times))
+            for index, value in enumerate(times):
+                per_command[index].append(value)
+        self.details["kubectl_per_command_s"] = {label: round(statistics.median(values), 4)
+                                                for label, values in zip(reads.labels, per_command)}
+        return self.add(Figure("kubectl", "the same reads as sequential kubectl get / promtool query", median(totals),
+                               "s", "—", note=f"{len(reads.cli)} processes, -o json, warm discovery cache",
+                               samples=totals)).value
+
+    # -- launches --------------------------------------------------------------------------------------------
+
+    def launch(self) -> Launch:
+        self._launches = getattr(self, "_launches", 0) + 1
+        home = self.workdir / f"home-{self._launches}"
+        home.mkdir(parents=True, exist_ok=True)
+        return Launch(self.config, home).start()
+
+    def probe_backup(self, name: str) -> dict[str, Any]:
+        from cockpit.demo import scenario
+        from cockpit.demo.scale import backup
+
+        obj = backup(0, datetime.now(timezone.utc))
+        obj["metadata"]["name"] = name
+        obj["status"]["startTimestamp"] = scenario.iso(datetime.now(timezone.utc))
+        return obj
+
+    def first_request_after(self, since: float) -> float | None:
+        kube = self.platform.kube
+        with kube._requests_lock:
+            times = [record.time for record in kube.requests if record.time >= since]
+        return min(times) if times else None
+
+    def launch_run(self, index: int, probes: int) -> dict[str, Any]:
+        result: dict[str, Any] = {"updates": [], "updates_painted": [], "updates_ui": []}
+        launch = self.launch()
+        try:
+            result["first_frame"] = launch.wait_first_frame(60) - launch.launched
+            populated = launch.wait_for("populated", 120)
+            result["populated"] = populated - launch.launched
+            first = self.first_request_after(launch.launched)
+            result["reads_to_populated"] = populated - first if first is not None else None
+            time.sleep(1.0)  # let the evidence gather and the first repaint settle
+            for number in range(probes):
+                # The pane lists failed backups first, so a new healthy one shows as its count in the header.
+                name = f"bench-probe-{index}-{number}"
+                count = self.platform.kube.store.count(self.platform.kube.resource_type("velero.io/v1", "backups"))
+                launch.expect(f"{count + 1} backups".encode())
+                started = time.time()
+                self.platform.kube.seed(self.probe_backup(name), validate=False)
+                on_screen = launch.wait_expected(20)
+                shown = launch.wait_for(f"velero-shown {name}", 5)
+                begin = launch.wait_for(f"velero-show {name}", 1)
+                result["updates"].append(on_screen - started)
+                result["updates_painted"].append(shown - started)
+                result["updates_ui"].append(shown - begin)
+                launch.expect(f"{count} backups".encode())
+                self.platform.kube.delete_object("velero.io/v1", "backups", "velero", name)
+                launch.wait_expected(20)
+                time.sleep(0.2)
+            result.update(self.modal_timings(launch))
+            result["rss_mib"] = launch.peak_rss_mib()
+        finally:
+            launch.stop()
+        return result
+
+    def modal_timings(self, launch: Launch) -> dict[str, Any]:
+        try:
+            import screens.confirm  # noqa: F401 - only asks whether the modal exists yet
+        except ImportError:
+            return {}
+        from cockpit.demo import scenario
+
+        kube = self.platform.kube
+        launch.press(b"2")
+        time.sleep(0.3)
+        launch.expect(b"Press y to confirm")
+        pressed = launch.press(b"a")
+        on_screen = launch.wait_expected(20)
+        painted = launch.wait_for("modal", 5)
+        launch.wait_for("preflight", 20)
+        time.sleep(0.3)
+        path = f"/apis/argoproj.io/v1alpha1/namespaces/{scenario.APP_NAMESPACE}/rollouts/{scenario.ROLLOUT}/status"
+        confirmed = launch.press(b"y")
+        deadline = time.monotonic() + 20
+        received = None
+        while received is None and time.monotonic() < deadline:
+            with kube._requests_lock:
+                for record in kube.requests:
+                    if (record.time >= confirmed and record.method == "PATCH" and record.path == path
+                            and record.query.get("dryRun") != "All"):
+                        received = record.time
+                        break
+            time.sleep(0.01)
+        # let the demo's controller finish the abort, then put the incident back for the next run
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            ro = kube.get_object("argoproj.io/v1alpha1", "rollouts", scenario.APP_NAMESPACE, scenario.ROLLOUT)
+            if ro is not None and (ro.get("status") or {}).get("phase") == "Degraded":
+                break
+            time.sleep(0.05)
+        self.platform.demo.seed_rollout_again()
+        self.platform.demo.recover_at = None
+        return {"modal": on_screen - pressed, "modal_painted": painted - pressed,
+                "confirm_to_request": (received - confirmed) if received else None}
+
+    def measure_launches(self, floor: float, kubectl: float | None) -> None:
+        self.log(f"launches: {self.runs} runs of the real cockpit in a 200x50 pty")
+        runs = []
+        for index in range(self.runs):
+            runs.append(self.launch_run(index, probes=2 if self.quick else 3))
+            self.log(f"  run {index + 1}: first frame {runs[-1]['first_frame']:.3f}s, "
+                     f"populated {runs[-1]['populated']:.3f}s")
+        self.details["launches"] = runs
+
+        def collect(key: str) -> list[float]:
+            return [run[key] for run in runs if run.get(key) is not None]
+
+        self.add(Figure("first_frame", "launch → first frame", median(collect("first_frame")), "s", "≤ 0.6 s", 0.6,
+                        note="process start to pane 1's title on the pty", samples=collect("first_frame")))
+        populated = median(collect("populated"))
+        self.add(Figure("populated", "launch → all six panes populated", populated, "s", "—",
+                        note="process start to the sixth pane holding data (child hook)",
+                        samples=collect("populated")))
+        reads = median(collect("reads_to_populated"))
+        self.add(Figure("populated_vs_floor", "all panes (first request → populated) ÷ slowest single read",
+                        reads / floor if reads is not None and floor else None, "x", "≤ 1.3×", 1.3,
+                        note=f"{reads:.3f} s from the first API request; from launch it is "
+                             f"{populated / floor:.1f}×" if reads is not None and populated and floor else ""))
+        self.add(Figure("populated_vs_kubectl", "launch → all populated ÷ sequential kubectl",
+                        populated / kubectl if populated and kubectl else None, "x", "≤ 0.3×", 0.3,
+                        note="" if kubectl else "no kubectl baseline"))
+        modal = collect("modal")
+        painted = collect("modal_painted")
+        confirm = collect("confirm_to_request")
+        note = "" if modal else "the confirmation modal (screens/confirm.py) is not there yet"
+        self.add(Figure("modal", "keystroke → confirmation modal shown", median(modal) * 1000 if modal else None,
+                        "ms", "≤ 50 ms", 50, note=note or f"`a` on the Rollout pane to the modal's text on the pty; "
+                        f"painted in-process after {median(painted) * 1000:.0f} ms",
+                        samples=[v * 1000 for v in modal]))
+        self.add(Figure("confirm", "confirm → request received at the emulator",
+                        median(confirm) * 1000 if confirm else None, "ms", "≤ 100 ms", 100,
+                        note=note or "`y` to the PATCH …/status arriving", samples=[v * 1000 for v in confirm]))
+        updates = [value for run in runs for value in run["updates"]]
+        ui = [value for run in runs for value in run["updates_ui"]]
+        rows = self.details["fixture"]["objects"].get("Backup", 0)
+        self.add(Figure("pane_update", f"a change applied to a pane holding {rows:,} rows".replace(",", " "),
+                        median(updates) * 1000 if updates else None, "ms", "≤ 30 ms", 30,
+                        note=f"new Backup seeded at the emulator → the pane's new count on the pty; the pane's own part "
+                             f"(show → painted) {median(ui) * 1000:.1f} ms" if ui else "",
+                        samples=[v * 1000 for v in updates]))
+        self.details["rss_per_run_mib"] = collect("rss_mib")
+
+    def measure_steady(self) -> None:
+        self.log(f"steady state: {self.window:g}s window with light churn")
+        kube = self.platform.kube
+        prom = self.platform.prometheus
+        launch = self.launch()
+        churn_stop = threading.Event()
+        try:
+            launch.wait_for("populated", 120)
+            time.sleep(2.0 if self.quick else 10.0)  # past the start-up burst (evidence, first repaint)
+            start, cpu0 = time.time(), launch.cpu_seconds()
+            prom0 = prom.query_count() if prom else None
+            demo_prom0 = len(self.platform.demo.prom.requests)
+
+            def churn() -> None:
+                number = 0
+                while not churn_stop.wait(15.0 if not self.quick else 3.0):
+                    kube.seed(self.probe_backup(f"bench-churn-{number}"), validate=False)
+                    number += 1
+
+            churner = threading.Thread(target=churn, daemon=True, name="bench-churn")
+            churner.start()
+            time.sleep(self.window)
+            end, cpu1 = time.time(), launch.cpu_seconds()
+            churn_stop.set()
+            churner.join(timeout=5)
+            with kube._requests_lock:
+                records = [r for r in kube.requests if start <= r.time < end]
+            minutes = (end - start) / 60
+            polling = [r for r in records if not r.watch]
+            watches = [r for r in records if r.watch]
+            queries = (prom.query_count() - prom0) if prom and prom0 is not None else \
+                len(self.platform.demo.prom.requests) - demo_prom0
+            self.details["steady"] = {
+                "window_s": round(end - start, 1),
+                "polling_requests": [f"{r.method} {r.path}" for r in polling][:20],
+                "watch_requests": len(watches),
+                "cpu_percent": round(100 * (cpu1 - cpu0) / (end - start), 1) if cpu0 is not None and cpu1 else None,
+            }
+            self.add(Figure("kube_polling", "Kubernetes polling requests/min at steady state (non-watch)",
+                            len(polling) / minutes, "/min", "0", 0,
+                            note=f"{end - start:.0f} s window at the emulator; watch re-establishments "
+                                 f"{len(watches) / minutes:.1f}/min (server-side timeout 60 s × 8 watches)"))
+            self.add(Figure("prom_queries", "Prometheus queries/min at steady state", queries / minutes, "/min",
+                            "≤ 4/min", 4, note="Prometheus's own request counter (instant + range)"))
+            cpu = self.details["steady"]["cpu_percent"]
+            self.add(Figure("cpu", "cockpit CPU at steady state", cpu, "%", "—",
+                            note="one backup every 15 s arriving by watch" if not self.quick else "quick window"))
+            self.details["rss_per_run_mib"] = [*self.details.get("rss_per_run_mib", []), launch.peak_rss_mib()]
+        finally:
+            churn_stop.set()
+            launch.stop()
+        rss = [value for value in self.details["rss_per_run_mib"] if value is not None]
+        self.add(Figure("rss", "peak RSS of the cockpit process", max(rss) if rss else None, "MiB", "≤ 150 MiB", 150,
+                        note="VmHWM, the largest over every run (the steady-state run included)"))
+
+    # -- replay ----------------------------------------------------------------------------------------------
+
+    def measure_replay(self) -> None:
+        try:
+            from cockpit.recording.player import Player
+            from cockpit.recording.recorder import Recorder  # noqa: F401
+        except ImportError:
+            for key, name, target in (("replay_open", "replay: open a 1-hour recording", "≤ 1 s"),
+                                      ("replay_seek", "replay: seek to a random point", "≤ 100 ms")):
+                self.add(Figure(key, name, None, "ms", target, note="cockpit.recording.player is not there yet"))
+            return
+        self.log("replay: building a 1-hour recording from the fixture's snapshots")
+        path = self.workdir / "one-hour.cockpit"
+        built = time.monotonic()
+        events = build_recording(path, self.platform, self.settings)
+        build_seconds = time.monotonic() - built
+        size = path.stat().st_size
+        opens, seeks = [], []
+        rng = random.Random(7)
+        for _ in range(max(3, self.runs)):
+            started = time.perf_counter()
+            player = Player(path)
+            first = player.state_at(player.start)
+            opens.append(time.perf_counter() - started)
+            assert len(first) >= 5, "the first screen of the recording should hold every pane"
+            span = (player.end - player.start).total_seconds()
+            for _ in range(10):
+                at = player.start + timedelta(seconds=rng.uniform(0, span))
+                started = time.perf_counter()
+                player.state_at(at)
+                seeks.append(time.perf_counter() - started)
+            player.close()
+        self.details["replay"] = {"events": events, "bytes": size, "build_seconds": round(build_seconds, 1)}
+        self.add(Figure("replay_open", "replay: open a 1-hour recording", median(opens) * 1000, "ms", "≤ 1 s", 1000,
+                        note=f"Player() + the first screen; {events} events, {size / 2**20:.1f} MiB",
+                        samples=[v * 1000 for v in opens]))
+        p95 = sorted(seeks)[int(0.95 * (len(seeks) - 1))] * 1000
+        self.add(Figure("replay_seek", "replay: seek to a random point", median(seeks) * 1000, "ms", "≤ 100 ms", 100,
+                        note=f"state_at(t) of all six panes; p95 {p95:.1f} ms", samples=[v * 1000 for v in seeks]))
+
+    # -- everything ------------------------------------------------------------------------------------------
+
+    def run(self) -> list[Figure]:
+        self.start()
+        reads = self.reads()
+        floor = self.measure_floor(reads)
+        kubectl = self.measure_kubectl(reads)
+        if kubectl is not None:
+            self.add(Figure("floor_vs_kubectl", "slowest single read ÷ sequential kubectl", floor / kubectl, "x", "—",
+                            note="how much of the CLI time is the data itself"))
+        self.measure_launches(floor, kubectl)
+        self.measure_steady()
+        self.measure_replay()
+        order = ["first_frame", "populated", "floor", "kubectl", "populated_vs_floor", "populated_vs_kubectl",
+                 "floor_vs_kubectl", "kube_polling", "prom_queries", "modal", "confirm", "pane_update", "rss",
+                 "replay_open", "replay_seek", "cpu"]
+        return sorted(self.figures, key=lambda fig: order.index(fig.key) if fig.key in order else len(order))
+
+
+def build_recording(path: Path, platform_: Any, settings: Any, *, minutes: int = 60) -> int:
+    """A one-hour recording of the incident at scale, as the recorder would write it live.
+
+    Snapshots come from the cockpit's own parsers over the fixture's objects: p99 every 15 s, the Rollout and its
+    AnalysisRuns every minute, the Velero pane (every backup) every minute with one new backup each time, CNPG
+    every 5 minutes, Argo CD twice; plus the markers a drill leaves.  Returns the number of events.
+    """
+    import dataclasses
+
+    from cockpit.models import CnpgPaneData, FeedState, FeedStatus, LatencyView, PaneSnapshot, VeleroView
+    from cockpit.recording.format import RecordingMeta, marker_payload
+    from cockpit.recording.recorder import Recorder
+    from cockpit.sources.analysis import runs_for_rollout
+    from cockpit.sources.argocd import parse_application
+    from cockpit.sources.cnpg import parse_cluster
+    from cockpit.sources.rollouts import parse_rollout
+    from cockpit.sources.velero import parse_backup, parse_velero
+
+    kube = platform_.kube
+    s = settings
+    context = s.contexts[0]
+    app = parse_application(kube.get_object("argoproj.io/v1alpha1", "applications", s.argocd_namespace, s.app))
+    rs = kube.list_objects("apps/v1", "replicasets", s.namespace)
+    rollout = parse_rollout(kube.get_object("argoproj.io/v1alpha1", "rollouts", s.namespace, s.rollout), rs)
+    runs = runs_for_rollout(kube.list_objects("argoproj.io/v1alpha1", "analysisruns", s.namespace), rollout)
+    stores = {o["metadata"]["name"]: o for o in kube.list_objects("barmancloud.cnpg.io/v1", "objectstores",
+                                                                   s.cnpg_namespace)}
+    clusters = tuple(sorted((parse_cluster(o, stores) for o in kube.list_objects("postgresql.cnpg.io/v1", "clusters",
+                                                                                   s.cnpg_namespace)),
+                            key=lambda view: view.name))
+    velero = parse_velero(kube.list_objects("velero.io/v1", "backups", s.velero_namespace),
+                          kube.list_objects("velero.io/v1", "schedules", s.velero_namespace))
+    start = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    meta = RecordingMeta(contexts=(context,), targets={"app": s.app, "rollout": s.rollout}, started_at=start)
+
+    def snap(pane: str, data: Any, at: datetime) -> PaneSnapshot:
+        return PaneSnapshot(pane, context, data, FeedStatus(FeedState.OK, updated_at=at, watch="watch connected"))
+
+    from cockpit.demo.scale import backup
+
+    backups = velero.backups
+    with Recorder(path, meta) as recorder:
+        recorder.record("marker", marker_payload("alert", at=start, text="p99 over the SLO"), start, context=context)
+        for second in range(0, minutes * 60 + 1, 15):
+            at = start + timedelta(seconds=second)
+            with recorder.batch():
+                value = 1.2 if second < minutes * 40 else 0.3
+                series = tuple((at.timestamp() - 30 * i, value) for i in range(60, -1, -1))
+                recorder.record_snapshot(snap("latency", LatencyView(s.effective_promql(), s.slo, value + second
+                                                                     * 1e-6, series, at), at), at)
+                if second % 60 == 0:
+                    minute = second // 60
+                    recorder.record_snapshot(snap("rollout", dataclasses.replace(rollout, message=f"minute {minute}"),
+                                                  at), at)
+                    recorder.record_snapshot(snap("analysis", runs[:1] + tuple(
+                        dataclasses.replace(run, message=f"minute {minute}") for run in runs[1:2]), at), at)
+                    extra = parse_backup(backup(50_000 + minute, at))
+                    backups = (dataclasses.replace(extra, name=f"{extra.name}-rec"),) + backups
+                    recorder.record_snapshot(snap("velero", VeleroView(backups, velero.schedules), at), at)
+                if second % 300 == 0:
+                    recorder.record_snapshot(snap("cnpg", CnpgPaneData(clusters, s.cnpg_cluster or ""), at), at)
+                if second in (0, minutes * 30):
+                    recorder.record_snapshot(snap("argocd", dataclasses.replace(
+                        app, health_message=f"at {second}s"), at), at)
+        recorder.close(start + timedelta(minutes=minutes))
+        return recorder.count
+
+
+# --------------------------------------------------------------------------- output
+
+
+def render_readme(figures: Sequence[Figure], machine: dict[str, Any], details: dict[str, Any], *, quick: bool,
+                  runs: int, window: float, seconds: float) -> str:
+    packages = ", ".join(f"{name} {value}" for name, value in machine["packages"].items())
+    fixture = details.get("fixture", {})
+    met = sum(1 for fig in figures if fig.met is True)
+    missed = [fig.name for fig in figures if fig.met is False]
+    lines = [
+        "# cockpit benchmark",
+        "",
+        "`make bench` (`python -m cockpit.bench`) regenerates this file and `latest.json` beside it. "
+        "`BENCH_ARGS=--quick` runs the small fixture with short windows (the CI smoke run; its numbers are not the "
+        "claim).",
+        "",
+        f"Latest run: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
+        f"{'**quick** (small fixture)' if quick else 'full fixture'}, medians of {runs} runs, steady-state window "
+        f"{window:g} s, {seconds:.0f} s in all.",
+        "",
+        markdown_table(figures),
+        "",
+        f"Targets met: {met} of {sum(1 for fig in figures if fig.met is not None)}"
+        + (f"; missed: {', '.join(missed)}." if missed else "."),
+        "",
+        "## Fixture",
+        "",
+        f"- Kubernetes API emulator (`cockpit.demo.kubeapi`) holding {fixture.get('objects', {})} "
+        f"(seeded in {fixture.get('seed_seconds', '?')} s).",
+        f"- Prometheus: {fixture.get('prometheus', '?')}, {fixture.get('prometheus_samples', 0):,} samples "
+        f"(backfill {fixture.get('backfill_seconds', '?')} s).",
+        "- The cockpit targets the demo incident inside that crowd: the same application, rollout and clusters as "
+        "`cockpit demo`.",
+        "",
+        "## Machine",
+        "",
+        f"- `uname -a`: {machine['uname']}",
+        f"- CPU: {machine['cpu']} ({machine['cores']} cores), memory {machine['memory']}",
+        f"- Python {machine['python']}; {packages}",
+        f"- {machine['prometheus']}; kubectl: {machine['kubectl']}",
+        "",
+        "## How each figure is taken",
+        "",
+        "- The cockpit runs as a separate process in a pseudo-terminal, started through `cockpit.cli.main` with a "
+        "config file; hooks in that process only report moments (sixth pane populated, modal painted, Velero pane "
+        "repainted) on a pipe.  Launch is the instant before `Popen`; the first frame is read from the pty.",
+        "- The floor and the kubectl baseline run the same reads against the same emulator and Prometheus; "
+        "kubectl asks for `-o json` (the objects the cockpit reads) with a warm discovery cache.",
+        "- Steady state counts every request the emulator receives in the window; a watch re-established after its "
+        "server-side timeout is a watch, not polling.",
+        "- Replay opens a recording built with `cockpit.recording.recorder` from the fixture (the Velero pane "
+        "with every backup once a minute, p99 every 15 s).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(out: Path, figures: Sequence[Figure], machine: dict[str, Any], details: dict[str, Any], *,
+                  quick: bool, runs: int, window: float, seconds: float) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    readme = out / "README.md"
+    readme.write_text(render_readme(figures, machine, details, quick=quick, runs=runs, window=window,
+                                    seconds=seconds), encoding="utf-8")
+    data = {
+        "created": datetime.now(timezone.utc).isoformat(),
+        "quick": quick,
+        "runs": runs,
+        "window_s": window,
+        "seconds": round(seconds, 1),
+        "machine": machine,
+        "figures": [{**asdict(fig), "met": fig.met, "shown": fig.shown()} for fig in figures],
+        "details": details,
+    }
+    latest = out / "latest.json"
+    latest.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return readme, latest
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m cockpit.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small fixture, short windows (CI smoke run)")
+    parser.add_argument("--runs", type=int, help="runs per figure (default 5; 2 with --quick)")
+    parser.add_argument("--window", type=float, help="steady-state window in seconds (default 300; 8 with --quick)")
+    parser.add_argument("--out", default="bench", help="where README.md and latest.json go (default ./bench)")
+    parser.add_argument("--no-kubectl", action="store_true", help="skip the kubectl baseline")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("--marker-fd", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.runs is not None and args.runs < 1:
+        parser.error("--runs must be 1 or more")
+    if args.window is not None and args.window <= 0:
+        parser.error("--window must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args.config, args.marker_fd)
+    runs = args.runs or (2 if args.quick else 5)
+    window = args.window or (8.0 if args.quick else 300.0)
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    started = time.monotonic()
+    bench = Bench(quick=args.quick, runs=runs, window=window, out=Path(args.out), kubectl=not args.no_kubectl,
+                  log=log)
+    try:
+        figures = bench.run()
+    except BenchError as err:
+        print(f"bench: {err}", file=sys.stderr)
+        return 1
+    finally:
+        bench.close()
+    seconds = time.monotonic() - started
+    machine = machine_info()
+    readme, latest = write_outputs(Path(args.out), figures, machine, bench.details, quick=args.quick, runs=runs,
+                                   window=window, seconds=seconds)
+    print()
+    print(markdown_table(figures))
+    print(f"\nwritten: {readme} and {latest} ({seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
