@@ -739,6 +739,15 @@ class CockpitApp(App[int]):
         else:
             self.notify(self.recording_note or "not recording", markup=False)
 
+    async def on_event(self, event: Any) -> None:
+        # Keys still queued while the app shuts down (a held key, a burst over SSH) arrive after the screens are
+        # gone; Textual would raise on them. They have nowhere to go: drop them.
+        from textual import events
+
+        if isinstance(event, (events.Key, events.MouseEvent)) and not self._screen_stack:
+            return
+        await super().on_event(event)
+
     # -- leaving cleanly -----------------------------------------------------------------------------------
 
     def _install_hangup_guard(self) -> None:

@@ -16,13 +16,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from screens.base import OnceModal
 from textual.widgets import Button, Input, Static
 
 from cockpit.textsafe import clean, safe_text
 
 
-class ConfirmScreen(ModalScreen["str | None"]):
+class ConfirmScreen(OnceModal["str | None"]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("y", "yes", "Confirm", show=False),
@@ -125,25 +125,31 @@ class ConfirmScreen(ModalScreen["str | None"]):
     @on(Input.Submitted, "#typed")
     def _submitted(self, event: Input.Submitted) -> None:
         if event.value.strip() == self.planned.confirm_word:
-            self.dismiss(event.value.strip())
+            if self.is_current:
+                self.dismiss(event.value.strip())
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
         if self.destructive:
             typed = self.query_one("#typed", Input).value.strip()
             if typed == self.planned.confirm_word:
-                self.dismiss(typed)
+                if self.is_current:
+                    self.dismiss(typed)
             return
-        self.dismiss("y")
+        if self.is_current:
+            self.dismiss("y")
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)
 
     def action_yes(self) -> None:
         if self.planned.read_only or self.destructive:
             return  # read-only: nothing to confirm; destructive: the name must be typed
-        self.dismiss("y")
+        if self.is_current:
+            self.dismiss("y")

@@ -30,4 +30,5 @@ class DecisionScreen(Screen):
         return self.query_one(DecisionPanel)
 
     def action_close(self) -> None:
-        self.app.pop_screen()
+        if self.is_current and self.is_mounted:  # a queued key must not pop a screen twice, or one not up yet
+            self.app.pop_screen()

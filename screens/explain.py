@@ -7,13 +7,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from screens.base import OnceModal
 from textual.widgets import Static
 
 from cockpit.textsafe import safe_text
 
 
-class ExplainScreen(ModalScreen[None]):
+class ExplainScreen(OnceModal[None]):
     BINDINGS = [Binding("escape,question_mark,q,enter", "close", "Close")]
     DEFAULT_CSS = """
     ExplainScreen { align: center middle; }
@@ -38,4 +38,5 @@ class ExplainScreen(ModalScreen[None]):
             yield Static(Group(*parts))
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)

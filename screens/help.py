@@ -6,7 +6,7 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from screens.base import OnceModal
 from textual.widgets import Static
 
 KEYS: list[tuple[str, str, str]] = [
@@ -23,7 +23,7 @@ KEYS: list[tuple[str, str, str]] = [
 ]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModal[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -47,4 +47,5 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)

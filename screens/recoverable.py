@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from screens.base import OnceModal
 from textual.widgets import Input, Label, Static
 
 from cockpit.models import CnpgPaneData
@@ -39,7 +39,7 @@ def parse_target(text: str, now: datetime) -> datetime | None:
     return parse_time(text)
 
 
-class RecoverableScreen(ModalScreen[None]):
+class RecoverableScreen(OnceModal[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close")]
     DEFAULT_CSS = """
     RecoverableScreen { align: center middle; }
@@ -78,4 +78,5 @@ class RecoverableScreen(ModalScreen[None]):
         answer.update(Text.assemble(label, f"  {when:%Y-%m-%d %H:%M:%SZ}\n", safe_text(why, limit=300)))
 
     async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)

@@ -228,4 +228,5 @@ class RecordedRunScreen(Screen):
         return table
 
     def action_close(self) -> None:
-        self.app.pop_screen()
+        if self.is_current and self.is_mounted:  # a queued key must not pop a screen twice, or one not up yet
+            self.app.pop_screen()

@@ -19,7 +19,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
+
+from screens.base import OnceModal
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from cockpit.textsafe import safe_text
@@ -34,7 +36,7 @@ KIND_STYLE = {"check": "cyan", "action": "bold magenta", "wait": "yellow", "manu
 POLL_SECONDS = 2.0
 
 
-class AskScreen(ModalScreen["dict[str, str] | None"]):
+class AskScreen(OnceModal["dict[str, str] | None"]):
     """Ask the person for values (a reason to skip, a PITR target time, a history id)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -65,10 +67,12 @@ class AskScreen(ModalScreen["dict[str, str] | None"]):
             return
         values = {field.id.removeprefix("field-"): field.value.strip() for field in inputs if field.id}
         if all(values.values()):
-            self.dismiss(values)
+            if self.is_current:
+                self.dismiss(values)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.is_current:
+            self.dismiss(None)
 
 
 class RunbookScreen(Screen):
@@ -301,4 +305,5 @@ class RunbookScreen(Screen):
             self.refresh_view()
 
     def action_close(self) -> None:
-        self.app.pop_screen()
+        if self.is_current and self.is_mounted:  # a queued key must not pop a screen twice, or one not up yet
+            self.app.pop_screen()

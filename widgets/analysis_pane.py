@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.models import AnalysisRunView
-from cockpit.textsafe import safe_text
+from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import age
 from widgets.pane import Pane
 
@@ -29,8 +29,8 @@ class AnalysisPane(Pane):
             step = f" step {run.step_index}" if run.step_index is not None else ""
             parts.append(Text.assemble(
                 safe_text(run.name, "bold", limit=60), "  ",
-                (run.phase or "pending", PHASE_STYLE.get(run.phase, "dim")),
-                (f"  {run.rollout_type}{step} · {when}", "dim"),
+                (clean(run.phase or "pending", limit=20), PHASE_STYLE.get(run.phase, "dim")),
+                (f"  {clean(run.rollout_type, limit=20)}{step} · {when}", "dim"),
             ))
             if run.metrics:
                 table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim", expand=True)
@@ -61,4 +61,4 @@ class AnalysisPane(Pane):
         if not runs:
             return Text("none", style="dim")
         phase = runs[0].phase or "pending"
-        return Text(phase, style=PHASE_STYLE.get(phase, ""))
+        return Text(clean(phase, limit=20), style=PHASE_STYLE.get(phase, ""))

@@ -25,8 +25,8 @@ class ArgoCDPane(Pane):
     def render_data(self, app: ArgoApp, now: datetime) -> RenderableType:
         head = Text.assemble(
             safe_text(app.name, "bold", limit=80), "  ",
-            (app.sync_status or "no status", SYNC_STYLE.get(app.sync_status, "dim")), " · ",
-            (app.health_status or "pending", HEALTH_STYLE.get(app.health_status, "dim")), " · auto-sync ",
+            (clean(app.sync_status or "no status", limit=20), SYNC_STYLE.get(app.sync_status, "dim")), " · ",
+            (clean(app.health_status or "pending", limit=20), HEALTH_STYLE.get(app.health_status, "dim")), " · auto-sync ",
             ("on", "bold") if app.auto_sync else ("off", "yellow"),
         )
         if app.auto_sync:

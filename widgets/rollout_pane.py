@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from cockpit.models import RolloutView
-from cockpit.textsafe import safe_text
+from cockpit.textsafe import clean, safe_text
 from widgets.pane import Pane
 
 PHASE_STYLE = {"Healthy": "green", "Progressing": "cyan", "Paused": "yellow", "Degraded": "bold red"}
@@ -55,7 +55,7 @@ class RolloutPane(Pane):
             return Text.assemble(safe_text(ro.name, "bold"), ("  pending: the controller has not reported yet", "dim"))
         phase = Text.assemble(
             safe_text(ro.name, "bold", limit=60), "  ",
-            (ro.phase or "pending", PHASE_STYLE.get(ro.phase, "dim")),
+            (clean(ro.phase or "pending", limit=20), PHASE_STYLE.get(ro.phase, "dim")),
         )
         if ro.aborted:
             phase.append("  ABORTED", style="bold red")
@@ -97,7 +97,8 @@ class RolloutPane(Pane):
         step = ""
         if ro.step_count and ro.step_index is not None:
             step = f" {min(ro.step_index + 1, ro.step_count)}/{ro.step_count}"
-        return Text(f"{ro.phase or 'pending'}{step} {_pct(ro.set_weight)}", style=PHASE_STYLE.get(ro.phase, ""))
+        return Text(f"{clean(ro.phase or 'pending', limit=20)}{step} {_pct(ro.set_weight)}",
+                    style=PHASE_STYLE.get(ro.phase, ""))
 
 
 def _pct(value: int | None) -> str:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.models import VeleroBackup, VeleroView
-from cockpit.textsafe import safe_text
+from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import age
 from widgets.pane import Pane
 
@@ -60,7 +60,7 @@ class VeleroPane(Pane):
                 f"in {age(now, backup.expiration)}" if backup.expiration > now else "expired")
             cells = [
                 safe_text(backup.name, "bold" if backup.bad else "", limit=80),
-                Text(backup.phase or "New", style=PHASE_STYLE.get(backup.phase, "")),
+                Text(clean(backup.phase or "New", limit=20), style=PHASE_STYLE.get(backup.phase, "")),
                 Text(age(backup.started_at or backup.created_at, now)),
                 Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""),
             ]

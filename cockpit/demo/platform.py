@@ -26,7 +26,8 @@ DEMO_CONTEXT = "demo-us-east"
 class DemoPlatform:
     """Both servers, seeded; ``start()`` / ``stop()``; ``kubeconfig`` and ``prometheus_url`` to point the cockpit at."""
 
-    def __init__(self, *, now: datetime | None = None, workdir: Path | None = None) -> None:
+    def __init__(self, *, now: datetime | None = None, workdir: Path | None = None,
+                 recovery_seconds: float = 60.0) -> None:
         self.now = now or datetime.now(timezone.utc)
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
@@ -35,6 +36,7 @@ class DemoPlatform:
         self.kubeconfig: Path = self.workdir / "kubeconfig"
         self.deploy_at = (self.now - scenario.DEPLOYED_AGO[42]).timestamp()
         self.recover_at: float | None = None
+        self.recovery_seconds = recovery_seconds  # how long the p99 takes to fall back after an abort
         self.rollout_uid = ""
         self.flags: Any = None
         self.gitops_repo: Path | None = None
@@ -71,7 +73,8 @@ class DemoPlatform:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def p99(self, t: float) -> float | None:
-        return scenario.p99_at(t, deploy_at=self.deploy_at, recover_at=self.recover_at)
+        return scenario.p99_at(t, deploy_at=self.deploy_at, recover_at=self.recover_at,
+                               recovery_seconds=self.recovery_seconds)
 
     def seed(self) -> None:
         now = self.now
@@ -127,6 +130,14 @@ class DemoPlatform:
                 "stable": {"weight": 100, "podTemplateHash": scenario.STABLE_HASH, "serviceName": "catalog-stable"},
             }
             self.kube.seed(ro)
+            run = self.kube.get_object("argoproj.io/v1alpha1", "analysisruns", ns,
+                                       f"{name}-{scenario.CANARY_HASH}-4")
+            if run is not None:  # the controller terminates the running analysis of an aborted rollout
+                run = copy.deepcopy(run)
+                run["spec"]["terminate"] = True
+                run["status"]["phase"] = "Failed"
+                run["status"]["message"] = "Metric \"p99-latency\" assessed Failed: rollout aborted"
+                self.kube.seed(run)
             self.recover_at = time.time()
 
     def _retry(self) -> None:

@@ -360,7 +360,7 @@ def velero_objects(now: datetime) -> list[dict[str, Any]]:
     return objs
 
 
-def p99_at(t: float, *, deploy_at: float, recover_at: float | None = None) -> float:
+def p99_at(t: float, *, deploy_at: float, recover_at: float | None = None, recovery_seconds: float = 60.0) -> float:
     """The demo's p99 in seconds at unix time ``t``: 0.18 s, climbing to 1.2 s in the 4 minutes after the deploy;
     back under the SLO within a minute of an abort."""
     base = 0.18 + 0.02 * ((int(t) // 30) % 3) / 2
@@ -370,6 +370,6 @@ def p99_at(t: float, *, deploy_at: float, recover_at: float | None = None) -> fl
     climb = min(1.0, (t - deploy_at) / 240.0)
     value = base + (peak - base) * climb
     if recover_at is not None and t >= recover_at:
-        fall = min(1.0, (t - recover_at) / 60.0)
+        fall = min(1.0, (t - recover_at) / max(recovery_seconds, 0.001))
         value = value - (value - base) * fall
     return round(value, 4)

@@ -94,6 +94,8 @@ def read_kubeconfig(path: Path) -> dict[str, Any]:
         raise ConfigError(f"no kubeconfig at {path} (use --kubeconfig PATH, or try 'cockpit demo')") from None
     except OSError as err:
         raise ConfigError(f"cannot read kubeconfig {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"kubeconfig {path} is not UTF-8 text (is it the right file?)") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
