@@ -198,10 +198,15 @@ class CockpitApp(App[int]):
         if not target.prometheus_url:
             feed.unconfigured("no Prometheus configured (--prometheus-url)")
             return
+        from cockpit.sources.errors import SourceError
         from cockpit.sources.prometheus import PrometheusSource
 
-        source = PrometheusSource(target.prometheus_url, self.settings.effective_promql(),
-                                  slo_seconds=self.settings.slo)
+        try:
+            source = PrometheusSource(target.prometheus_url, self.settings.effective_promql(),
+                                      slo_seconds=self.settings.slo)
+        except SourceError as err:  # a URL or query the source refuses: the pane says why, the rest runs
+            feed.unconfigured(str(err))
+            return
         self.prom_sources[target.name] = source
         self._poll_latency(target.name)
 

@@ -20,6 +20,7 @@ Every command-line flag has a key of the same name (dashes become underscores). 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -117,10 +118,14 @@ def _check_type(key: str, value: Any, where: str) -> Any:
     if key in _STR_KEYS:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
+        if key == "promql" and not value.strip():
+            raise ConfigError(f"{where}: 'promql' is empty (leave it out for the service's p99)")
         return value
     if key in _FLOAT_KEYS:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: '{key}' must be a number, got {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: '{key}' must be a finite number, got {value}")
         if value <= 0:
             raise ConfigError(f"{where}: '{key}' must be greater than 0")
         return float(value)

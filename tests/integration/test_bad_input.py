@@ -501,10 +501,6 @@ def test_config_path_that_is_a_directory_or_not_utf8(tmp_path: Path, capsys: pyt
     assert "not valid TOML" in err and err.count("\n") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="cockpit.app._start_latency lets PrometheusSource's SourceError (CONFIG) out "
-                                       "of on_mount: the app dies with a traceback.  Needs a try/except there (the "
-                                       "p99 pane then says why) or config.py refusing non-finite numbers and blank "
-                                       "queries.  Strict: remove this mark once it is fixed.")
 @pytest.mark.parametrize("overrides", [{"slo": float("nan")}, {"slo": float("inf")}, {"promql": "   "}],
                          ids=["slo-nan", "slo-inf", "blank-promql"])
 async def test_values_the_prometheus_source_refuses_do_not_kill_the_app(overrides: dict[str, Any]) -> None:
