@@ -613,10 +613,13 @@ class CockpitApp(App[int]):
         if getattr(run, "_finished_reported", False):
             return
         run._finished_reported = True
-        self._after_run(context, run.runbook.id)
+        overridden = [item for item in run.steps
+                      if item.state.value == "skipped" and item.detail.startswith("skipped by")]
+        self._after_run(context, run.runbook.id, tuple(f"step '{run.text(item.step.title)}' {item.detail}"
+                                                       for item in overridden))
 
     @work(group="after-run", exit_on_error=False)
-    async def _after_run(self, context: str, runbook: str) -> None:
+    async def _after_run(self, context: str, runbook: str, overrides: tuple[str, ...] = ()) -> None:
         if self.recorder is None:
             self.notify("runbook done. Not recording, so no postmortem stub or drill report was written.",
                         timeout=8)
@@ -627,7 +630,7 @@ class CockpitApp(App[int]):
             self.record_event("marker", marker_payload("drill-end", runbook=runbook), context=context)
         self.recorder.flush()
         try:
-            written = await asyncio.to_thread(self._write_after_run, runbook)
+            written = await asyncio.to_thread(self._write_after_run, runbook, overrides)
         except Exception as err:  # noqa: BLE001 - say it, keep running
             self.notify(f"could not write the postmortem/drill report: {type(err).__name__}: {err}",
                         severity="error", markup=False, timeout=10)
@@ -635,7 +638,7 @@ class CockpitApp(App[int]):
         for line in written:
             self.notify(line, markup=False, timeout=12)
 
-    def _write_after_run(self, runbook: str) -> list[str]:
+    def _write_after_run(self, runbook: str, overrides: tuple[str, ...] = ()) -> list[str]:
         from cockpit import drill
         from cockpit.recording.player import Player
 
@@ -648,9 +651,12 @@ class CockpitApp(App[int]):
             lines.append(f"postmortem / forward-fix stub: {stub_path}")
             if self.drill:
                 result = drill.analyse_recording(player, slo=self.settings.slo)
-                verdict = drill.Verdict.WORKED if not result.notes else drill.Verdict.WORKED_WITH_CHANGES
+                # a step the person had to skip is a runbook that did not fit the situation as written
+                changed = bool(result.notes or overrides)
+                verdict = drill.Verdict.WORKED_WITH_CHANGES if changed else drill.Verdict.WORKED
+                updates = [f"review: {text}" for text in overrides]
                 report = drill.write_report(result, self.settings.reports_dir(), verdict=verdict,
-                                            notes="; ".join(result.notes), recording=path)
+                                            notes="; ".join(result.notes), updates=updates, recording=path)
                 lines.append(f"drill report: {report.path} ({report.message})")
         return lines
 

@@ -465,7 +465,7 @@ class RunbookRun:
     # ------------------------------------------------------------------------------------------------ events
 
     def _event(self, item: StepRun, state: str, detail: str = "", by: str = "") -> None:
-        event = StepEvent(self.clock.now(), self.runbook.id, item.step.id, item.index, item.step.title,
+        event = StepEvent(self.clock.now(), self.runbook.id, item.step.id, item.index, self.text(item.step.title),
                           item.step.kind, state, detail, by)
         self.events.append(event)
         if self._on_event is not None:
