@@ -506,8 +506,7 @@ class CockpitApp(App[int]):
         typed = await self.push_screen_wait(modal)
         if typed is None:
             task.cancel()
-            why = planned.read_only or "cancelled"
-            self.notify(f"{why}: nothing was sent", markup=False, timeout=5)
+            self.notify(planned.read_only or "cancelled: nothing was sent", markup=False, timeout=5)
             return None
         if send is not None:
             return await asyncio.to_thread(send, self.person(), typed)

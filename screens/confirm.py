@@ -111,7 +111,7 @@ class ConfirmScreen(OnceModal["str | None"]):
         for line in lines:
             text.append("\n")
             text.append_text(safe_text(line, limit=400))
-        if preflight is not None and not preflight.ok:
+        if preflight is not None and not preflight.ok and not preflight.refused:
             text.append("\n")
             text.append_text(safe_text(f"will not be sent: {preflight.reason}", "bold red", limit=400))
         self.query_one("#checks", Static).update(text)
