@@ -20,6 +20,7 @@ import yaml
 
 from cockpit.models import ArgoApp, HistoryEntry
 from cockpit.timefmt import parse_time
+from cockpit.sources.raw import as_map as _map, as_text as _text, as_items as _items
 
 ARROW = "→"
 _MAX_VALUES_TEXT = 256 * 1024  # helm `values` strings longer than this are compared as text only
@@ -31,18 +32,6 @@ ImageRef = tuple[str, str, str]  # (label shown, reference without tag, tag or d
 
 
 # --------------------------------------------------------------------------- raw field access
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, (list, tuple)) else []
 
 
 def _strings(value: Any) -> tuple[str, ...]:

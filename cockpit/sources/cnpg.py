@@ -23,24 +23,13 @@ from typing import Any
 
 from cockpit.models import CnpgClusterView
 from cockpit.timefmt import parse_time
+from cockpit.sources.raw import as_map as _map, as_text as _text, as_items as _items
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 
 
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, (list, tuple)) else []
 
 
 def _plugin(cluster: dict[str, Any]) -> dict[str, Any] | None:

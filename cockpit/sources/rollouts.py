@@ -19,17 +19,10 @@ from typing import Any
 
 from cockpit.models import ReplicaSetInfo, RolloutView
 from cockpit.timefmt import parse_time
+from cockpit.sources.raw import as_map as _map, as_text as _text, as_items as _items
 
 POD_HASH_LABEL = "rollouts-pod-template-hash"
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _int(value: Any) -> int | None:
@@ -38,10 +31,6 @@ def _int(value: Any) -> int | None:
 
 def _count(value: Any) -> int:
     return _int(value) or 0
-
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, (list, tuple)) else []
 
 
 def _int_text(value: Any) -> int | None:

@@ -13,26 +13,11 @@ from typing import Any
 
 from cockpit.models import VeleroBackup, VeleroSchedule, VeleroView
 from cockpit.timefmt import parse_time
+from cockpit.sources.raw import as_map as _map, as_text as _text, as_count as _count, as_items as _objects
 
 SCHEDULE_LABEL = "velero.io/schedule-name"
 STORAGE_LOCATION_LABEL = "velero.io/storage-location"
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, (list, tuple)) else []
 
 
 def _strings(value: Any) -> tuple[str, ...]:
