@@ -143,6 +143,8 @@ class CockpitApp(App[int]):
         if self.poll:
             for target in self.targets:
                 self.start_context(target)
+            # flags, S3 and namespaces change without a deploy: look again every minute (and on every change)
+            self.set_interval(60.0, lambda: [self.evidence_soon(t.name) for t in self.targets])
         if self.tick_enabled and self.player is None:
             self.set_interval(1.0, self._tick)
         self._install_hangup_guard()

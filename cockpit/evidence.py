@@ -21,6 +21,7 @@ from typing import Any
 from cockpit.decide import DecisionInput
 from cockpit.models import ArgoApp, RolloutView
 from cockpit.sources.errors import SourceError
+from cockpit.textsafe import clean
 
 
 # boto3 client settings for the S3 evidence (read per gather, so a test can shorten them): the house timeouts.
@@ -112,7 +113,8 @@ def gather(
         blast=blast_radius(app, context=context, contexts=contexts),
         window_minutes=settings.recent_deploy_minutes,
     )
-    return Gathered(decision, tuple(problems))
+    # Problem lines quote what servers said (git's stderr, an S3 error message, flag names): printable, bounded.
+    return Gathered(decision, tuple(clean(problem, limit=600) for problem in problems))
 
 
 def _stale_s3(key: tuple[str, str, str, str], now: datetime) -> str:

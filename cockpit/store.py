@@ -278,30 +278,35 @@ class ParsedBackups:
     """
 
     def __init__(self) -> None:
-        self._parsed: dict[str, tuple[str, tuple[Any, ...]]] = {}  # key -> (resourceVersion, (order, backup))
+        # key -> (the raw object last parsed, its resourceVersion, (order, VeleroBackup))
+        self._parsed: dict[str, tuple[Any, str, tuple[Any, ...]]] = {}
         self._order: list[tuple[Any, ...]] = []  # the last result, kept sorted: a re-sort is then nearly free
 
     def newest_first(self, items: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
         from cockpit.sources.velero import parse_backup
 
-        parsed: dict[str, tuple[str, tuple[Any, ...]]] = {}
+        parsed: dict[str, tuple[Any, str, tuple[Any, ...]]] = {}
         changed = len(items) != len(self._parsed)
         for key, obj in items.items():
-            meta = obj.get("metadata") if isinstance(obj, dict) else None
-            version = meta.get("resourceVersion") if isinstance(meta, dict) else None
             cached = self._parsed.get(key)
-            if isinstance(version, str) and version and cached is not None and cached[0] == version:
+            if cached is not None and cached[0] is obj:  # the watch cache hands back the same object: unchanged
                 parsed[key] = cached
                 continue
-            # new, changed, or without a usable resourceVersion (then never cached)
+            meta = obj.get("metadata") if isinstance(obj, dict) else None
+            version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+            version = version if isinstance(version, str) else ""
+            if version and cached is not None and cached[1] == version:  # a relist: a new dict, the same object
+                parsed[key] = (obj, version, cached[2])
+                continue
             backup = parse_backup(obj)
             # parse_velero's order: newest first by start (else creation) time, then name
             order = ((backup.started_at or backup.created_at or _EPOCH), backup.name, key)
-            parsed[key] = (version if isinstance(version, str) else "", (order, backup))
+            parsed[key] = (obj, version, (order, backup))
             changed = True
-        self._parsed = {key: entry for key, entry in parsed.items() if entry[0]}
+        # without a resourceVersion an object is never trusted to be unchanged, unless it is the very same dict
+        self._parsed = parsed
         if changed or len(parsed) != len(self._order):
-            entries = [entry[1] for entry in parsed.values()]
+            entries = [entry[2] for entry in parsed.values()]
             entries.sort(key=lambda pair: pair[0], reverse=True)
             self._order = entries
         return tuple(pair[1] for pair in self._order)

@@ -26,7 +26,8 @@ class ArgoCDPane(Pane):
         head = Text.assemble(
             safe_text(app.name, "bold", limit=80), "  ",
             (clean(app.sync_status or "no status", limit=20), SYNC_STYLE.get(app.sync_status, "dim")), " · ",
-            (clean(app.health_status or "pending", limit=20), HEALTH_STYLE.get(app.health_status, "dim")), " · auto-sync ",
+            (clean(app.health_status or "pending", limit=20), HEALTH_STYLE.get(app.health_status, "dim")),
+            " · auto-sync ",
             ("on", "bold") if app.auto_sync else ("off", "yellow"),
         )
         if app.auto_sync:

@@ -613,7 +613,7 @@ def test_s3_faults(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     cells.check()
 
 
-# --------------------------------------------------------------------------- git remote (the revert plan, via the proxy)
+# --------------------------------------------------------------------------- git remote (the revert plan, via a proxy)
 
 
 class GitHttp:
