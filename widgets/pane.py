@@ -85,6 +85,7 @@ class Pane(VerticalScroll, can_focus=True):
             picker = self.query_one("#pick", OptionList)
             picker.clear_options()
             picker.add_options([Option(safe_text(name), id=name) for name in snap.status.choices])
+            picker.highlighted = 0  # Enter picks the first one without an arrow key first
         self.refresh_body(now)
 
     def refresh_body(self, now: datetime) -> None:

@@ -86,3 +86,30 @@ async def test_prometheus_down_then_back(platform):
         assert pane_states(app)["rollout"] is FeedState.OK
         platform.prom.start()
         await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.OK, what="latency recovery")
+
+
+async def test_no_names_given_the_panes_list_and_pick(platform):
+    """Without --app/--rollout the panes list what exists; Enter picks, and the pick holds for the session."""
+    import dataclasses
+
+    from cockpit.app import CockpitApp, connect
+    from cockpit.clock import FixedClock
+    from cockpit.config import build_settings
+    from cockpit.demo.platform import demo_settings
+
+    settings = dataclasses.replace(demo_settings(build_settings({}), platform), app=None, rollout=None)
+    app = CockpitApp(settings, connect(settings), clock=FixedClock(T0), tick=False,
+                     audit_path=str(platform.workdir / "audit.jsonl"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        dash = lambda: app.dashboard.active()  # noqa: E731
+        await wait_for(pilot, lambda: pane_states(app)["argocd"] is FeedState.PICK, what="the Argo CD list")
+        assert dash().pane("argocd").snapshot.status.choices == ("bookstore-catalog-us-east",)
+        assert pane_states(app)["rollout"] is FeedState.PICK
+        await pilot.press("1", "enter")
+        await wait_for(pilot, lambda: pane_states(app)["argocd"] is FeedState.OK, what="the picked app")
+        assert dash().pane("argocd").snapshot.data.name == "bookstore-catalog-us-east"
+        await pilot.press("2", "enter")
+        await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.OK, what="the picked rollout")
+        await wait_for(pilot, lambda: pane_states(app)["analysis"] is FeedState.OK, what="its AnalysisRuns")
+        assert app.feeds[app.targets[0].name].chosen == {"argocd": "bookstore-catalog-us-east",
+                                                         "rollout": "catalog", "cnpg": "bookstore-platform-cnpg-orders"}
