@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -129,7 +130,7 @@ class DashboardScreen(Screen):
             with TabbedContent(id="contexts"):
                 for index, target in enumerate(self.targets):
                     label = clean(target.name, limit=40) + (" [PROD]" if target.production else "")
-                    with TabPane(Text(label), id=f"tab-{index}"):
+                    with TabPane(Content(label), id=f"tab-{index}"):  # Content: literal, never markup
                         yield Dashboard(target, id=f"dash-{index}")
         yield Footer()
 
@@ -243,8 +244,10 @@ class DashboardScreen(Screen):
             self.notify("only one context", timeout=2)
             return
         tabs = self.query_one("#contexts", TabbedContent)
-        index = int((tabs.active or "tab-0").split("-")[1])
-        tabs.active = f"tab-{(index + 1) % len(self.targets)}"
+        index = (int((tabs.active or "tab-0").split("-")[1]) + 1) % len(self.targets)
+        # move the focus first: TabbedContent shows the tab that holds the focused widget
+        self.query_one(f"#dash-{index}", Dashboard).pane("argocd").focus()
+        tabs.active = f"tab-{index}"
 
     def action_recoverable(self) -> None:
         from screens.recoverable import RecoverableScreen

@@ -113,3 +113,34 @@ async def test_no_names_given_the_panes_list_and_pick(platform):
         await wait_for(pilot, lambda: pane_states(app)["analysis"] is FeedState.OK, what="its AnalysisRuns")
         assert app.feeds[app.targets[0].name].chosen == {"argocd": "bookstore-catalog-us-east",
                                                          "rollout": "catalog", "cnpg": "bookstore-platform-cnpg-orders"}
+
+
+async def test_two_contexts_one_tab_each(platform, tmp_path):
+    """--context twice: a tab per context, the name always shown, production in the bar, `c` switches."""
+    import dataclasses
+
+    from cockpit.app import CockpitApp, connect
+    from cockpit.clock import FixedClock
+    from cockpit.config import ContextSettings, build_settings
+    from cockpit.demo import scenario
+    from cockpit.demo.platform import demo_settings
+
+    platform.kube.add_context(platform.kubeconfig, context="demo-eu-west", namespace=scenario.APP_NAMESPACE)
+    base = demo_settings(build_settings({}), platform)
+    settings = dataclasses.replace(base, contexts=("demo-us-east", "demo-eu-west"), context_settings={
+        "demo-eu-west": ContextSettings("demo-eu-west", production=True, read_only=True)})
+    app = CockpitApp(settings, connect(settings), clock=FixedClock(T0), tick=False,
+                     audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(pilot, lambda: all(d.pane("rollout").snapshot is not None
+                                          and d.pane("rollout").snapshot.data is not None
+                                          for d in app.dashboard.dashboards()), what="both contexts")
+        bar = app.dashboard.query_one("#context-bar")
+        assert "demo-us-east" in str(bar.render()) and not bar.has_class("-production")
+        await pilot.press("c")
+        await pilot.pause()
+        tabs = app.dashboard.query_one("#contexts")
+        assert tabs.active == "tab-1", (tabs.active, app.focused)
+        assert app.dashboard.active().target.name == "demo-eu-west"
+        assert "PRODUCTION" in str(bar.render()) and "READ-ONLY" in str(bar.render()) and bar.has_class("-production")
+        assert app.why_read_only("demo-eu-west") and not app.why_read_only("demo-us-east")
