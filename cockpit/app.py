@@ -144,7 +144,8 @@ class CockpitApp(App[int]):
             for target in self.targets:
                 self.start_context(target)
             # flags, S3 and namespaces change without a deploy: look again every minute (and on every change)
-            self.set_interval(60.0, lambda: [self.evidence_soon(t.name) for t in self.targets])
+            # (the Kubernetes part of the evidence only follows the watches: the minute tick never polls the API)
+            self.set_interval(60.0, lambda: [self.evidence_soon(t.name, periodic=True) for t in self.targets])
         if self.tick_enabled and self.player is None:
             self.set_interval(1.0, self._tick)
         self._install_hangup_guard()
@@ -231,12 +232,12 @@ class CockpitApp(App[int]):
 
     # -- the decision tree ---------------------------------------------------------------------------------
 
-    def evidence_soon(self, context: str) -> None:
+    def evidence_soon(self, context: str, *, periodic: bool = False) -> None:
         """Gather the decision evidence again shortly (changes come in bursts: one gather per burst)."""
         if context in self._evidence_due:
             return
         self._evidence_due.add(context)
-        self.set_timer(0.5, lambda: self._gather(context))
+        self.set_timer(0.5, lambda: self._gather(context, periodic))
 
     def _current(self, context: str, pane: str) -> Any:
         dash = self.dashboard.dashboard_for(context)
@@ -247,11 +248,14 @@ class CockpitApp(App[int]):
             else widget.last_good
 
     @work(group="evidence", exit_on_error=False)
-    async def _gather(self, context: str) -> None:
+    async def _gather(self, context: str, periodic: bool = False) -> None:
+        import dataclasses
+
         from cockpit.evidence import gather
 
         self._evidence_due.discard(context)
         feeds = self.feeds.get(context)
+        previous = self.gathered.get(context)
         gathered = await asyncio.to_thread(
             gather,
             self.settings,
@@ -259,9 +263,12 @@ class CockpitApp(App[int]):
             contexts=tuple(t.name for t in self.targets),
             app=self._current(context, "argocd"),
             rollout=self._current(context, "rollout"),
-            kube=feeds.kube if feeds is not None else None,
+            kube=feeds.kube if feeds is not None and not periodic else None,
             now=self.clock.now(),
         )
+        if periodic and previous is not None and previous.decision.namespace is not None:
+            gathered = dataclasses.replace(gathered, decision=dataclasses.replace(
+                gathered.decision, namespace=previous.decision.namespace))
         self.gathered[context] = gathered
         self.refresh_decision(context)
 
