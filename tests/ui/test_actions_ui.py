@@ -92,3 +92,32 @@ async def test_read_only_every_rollout_key_sends_nothing(platform, tmp_path, key
         await pilot.pause(0.2)
         assert writes(platform) == []  # not even a dry-run or an access review
         assert not (tmp_path / "audit.jsonl").exists()
+
+
+async def test_destructive_action_needs_the_typed_name(platform, tmp_path):
+    """A Velero restore is irreversible: `y` does nothing, the Confirm button stays off until the name is typed."""
+    from cockpit.actions import velero
+
+    app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        backup = next(b.name for b in app.dashboard.active().pane("velero").snapshot.data.backups
+                      if b.phase == "Completed")
+        context = app.targets[0].name
+        app.write(context, lambda env: velero.restore(env.kube, backup, namespaces=[scenario.APP_NAMESPACE]))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", what="the modal")
+        modal = app.screen
+        assert modal.destructive and modal.planned.confirm_word
+        await wait_for(pilot, lambda: modal.preflight is not None, what="the pre-checks")
+        platform.kube.clear_requests()
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        assert app.screen is modal and real_writes(platform) == []
+        modal.query_one("#typed").focus()
+        await pilot.press(*modal.planned.confirm_word[:-1])
+        assert modal.query_one("#confirm").disabled
+        await pilot.press(modal.planned.confirm_word[-1], "enter")
+        await wait_for(pilot, lambda: real_writes(platform), what="the restore request")
+        request = real_writes(platform)[0]
+        assert request.method == "POST" and request.path.endswith("/namespaces/velero/restores")
+        assert json.loads(request.body)["spec"]["backupName"] == backup
