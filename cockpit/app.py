@@ -224,6 +224,10 @@ class CockpitApp(App[int]):
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         snap = message.snapshot
+        if snap.pane == "namespace":  # the tenant namespace changed (or was deleted): look at the evidence again
+            if self.poll:
+                self.evidence_soon(snap.context)
+            return
         self.dashboard.show_snapshot(snap, self.clock.now())
         if self.recorder is not None:
             self.recorder.snapshot(snap, self.clock.now().timestamp())
@@ -265,6 +269,7 @@ class CockpitApp(App[int]):
             rollout=self._current(context, "rollout"),
             kube=feeds.kube if feeds is not None and not periodic else None,
             now=self.clock.now(),
+            watched_namespaces=feeds.watched_namespaces() if feeds is not None else None,
         )
         if periodic and previous is not None and previous.decision.namespace is not None:
             gathered = dataclasses.replace(gathered, decision=dataclasses.replace(

@@ -46,6 +46,7 @@ def gather(
     rollout: RolloutView | None,
     kube: Any | None,
     now: datetime,
+    watched_namespaces: dict[str, Any] | None = None,
 ) -> Gathered:
     from cockpit.preflight import blast_radius, preflight
 
@@ -93,7 +94,12 @@ def gather(
                 _last_s3[key] = (s3, now)
 
     tenant = settings.tenant_namespace or (app.dest_namespace if app is not None else None)
-    if tenant and kube is not None:
+    if tenant and watched_namespaces is not None and tenant in watched_namespaces:
+        # the store watches the tenant namespace: no request here (None = the watch says it does not exist)
+        from cockpit.sources.s3 import namespace_state
+
+        namespace = namespace_state(watched_namespaces[tenant], tenant)
+    elif tenant and kube is not None:
         from cockpit.sources.kube import NAMESPACES
         from cockpit.sources.s3 import namespace_state
 

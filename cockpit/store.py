@@ -69,6 +69,8 @@ class ContextFeeds:
             ("objectstores", k.OBJECT_STORES, self.cnpg_namespace, "", ""),
             ("backups", k.VELERO_BACKUPS, settings.velero_namespace, "", ""),
             ("schedules", k.VELERO_SCHEDULES, settings.velero_namespace, "", ""),
+            # the tenant namespace, for the decision tree's "is the whole namespace gone?" (watched, not polled)
+            ("namespaces", k.NAMESPACES, None, "", name_selector(settings.tenant_namespace or namespace)),
         ]
         self.watches: dict[str, Any] = {}
         for track, resource, ns, selector, fields in specs:
@@ -94,6 +96,8 @@ class ContextFeeds:
                 entry.error = None
                 entry.changed_at = self.clock.now()
                 self._recompute(track)
+                if track == "namespaces":  # not a pane: tell the decision tree the namespace changed
+                    self.emit(PaneSnapshot("namespace", self.context, None, FeedStatus(FeedState.OK)))
 
         return on_change
 
@@ -110,6 +114,17 @@ class ContextFeeds:
                 self._recompute(track)
 
         return on_state
+
+    def watched_namespaces(self) -> dict[str, Any] | None:
+        """{tenant: Namespace object or None (gone)} once the namespace watch has listed; None before."""
+        with self._lock:
+            entry = self.tracks["namespaces"]
+            if not entry.synced or entry.error is not None:
+                return None
+            name = self.settings.tenant_namespace or self.namespace
+            found = next((item for item in entry.items.values()
+                          if item.get("metadata", {}).get("name") == name), None)
+            return {name: found}
 
     # -- picking --------------------------------------------------------------------------------------------
 
