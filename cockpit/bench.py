@@ -3,7 +3,7 @@
 Every figure the issue names, each the median of several runs, with its target:
 
 * **launch → first frame** and **launch → all six panes populated**: the real cockpit started as a person starts it
-  (``python -m cockpit.bench --child`` runs ``cockpit.cli.main`` with a config file, in a pseudo-terminal of 200x50).
+  (``python -m screens.bench_probe`` runs ``cockpit.cli.main`` with a config file, in a pseudo-terminal of 200x50).
   The first frame is the moment the dashboard's first pane title reaches the terminal, read from the pty by this
   process; "populated" is reported by the child the moment its sixth pane holds data (a hook around the app's
   snapshot handler, which otherwise changes nothing).  Launch is the instant before ``Popen``.
@@ -191,88 +191,8 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- the child: the real cockpit
-
-
-def child_main(config: str, marker_fd: int) -> int:
-    """Run ``cockpit --config CONFIG`` exactly as the command line does, with hooks that report moments.
-
-    The hooks only observe (they call the original first) and report on ``marker_fd`` as ``name [args] time``.
-    """
-    lock = threading.Lock()
-
-    def mark(*words: str) -> None:
-        line = " ".join([*words, f"{time.time():.6f}"]) + "\n"
-        with lock:
-            os.write(marker_fd, line.encode())
-
-    import cockpit.app as app_module
-    from cockpit.models import PANES, FeedState
-    from widgets.velero_pane import VeleroPane
-
-    original_ready = app_module.CockpitApp.on_snapshot_ready
-    state = {"populated": False}
-
-    def all_populated(app: Any) -> bool:
-        dash = app.dashboard.active()
-        for name in PANES:
-            snap = dash.pane(name).snapshot
-            if snap is None or snap.status.state is not FeedState.OK or snap.data is None:
-                return False
-        return True
-
-    def on_snapshot_ready(self: Any, message: Any) -> None:
-        original_ready(self, message)
-        if not state["populated"] and all_populated(self):
-            state["populated"] = True
-            mark("populated")
-            _hook_modal(mark)
-
-    app_module.CockpitApp.on_snapshot_ready = on_snapshot_ready  # type: ignore[method-assign]
-
-    original_show = VeleroPane.show
-    seen: set[str] = set()
-
-    def show(self: Any, snap: Any, now: Any) -> None:
-        data = snap.data
-        probe = ""
-        if data is not None and data.backups and data.backups[0].name.startswith("bench-probe-"):
-            probe = data.backups[0].name
-            if probe in seen:
-                probe = ""
-            else:
-                seen.add(probe)
-                mark("velero-show", probe)
-        original_show(self, snap, now)
-        if probe:
-            self.app.call_after_refresh(lambda: mark("velero-shown", probe))
-
-    VeleroPane.show = show  # type: ignore[method-assign]
-
-    from cockpit.cli import main
-
-    return main(["--config", config])
-
-
-def _hook_modal(mark: Callable[..., None]) -> None:
-    """Report when the confirmation modal has been painted and when its pre-checks arrived (if it exists yet)."""
-    try:
-        from screens.confirm import ConfirmScreen
-    except ImportError:
-        return
-    original_mount = ConfirmScreen.on_mount
-    original_preflight = ConfirmScreen.show_preflight
-
-    def on_mount(self: Any) -> None:
-        original_mount(self)
-        self.app.call_after_refresh(lambda: mark("modal"))
-
-    def show_preflight(self: Any, preflight: Any) -> None:
-        original_preflight(self, preflight)
-        mark("preflight")
-
-    ConfirmScreen.on_mount = on_mount  # type: ignore[method-assign]
-    ConfirmScreen.show_preflight = show_preflight  # type: ignore[method-assign]
+# The child (the real cockpit with observing hooks) lives in screens/bench_probe.py: it patches UI classes,
+# which the core never imports.
 
 
 # --------------------------------------------------------------------------- one cockpit in a pty
@@ -314,7 +234,7 @@ class Launch:
         env.pop("COLORTERM", None)
         self.launched = time.time()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cockpit.bench", "--child", "--config", str(self.config),
+            [sys.executable, "-m", "screens.bench_probe", "--config", str(self.config),
              "--marker-fd", str(write_end)],
             stdin=slave, stdout=slave, stderr=slave, pass_fds=(write_end,), env=env, start_new_session=True,
             cwd=self.home,
@@ -724,10 +644,6 @@ class Bench:
         return result
 
     def modal_timings(self, launch: Launch) -> dict[str, Any]:
-        try:
-            import screens.confirm  # noqa: F401 - only asks whether the modal exists yet
-        except ImportError:
-            return {}
         from cockpit.demo import scenario
 
         kube = self.platform.kube
@@ -1118,9 +1034,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--window", type=float, help="steady-state window in seconds (default 300; 8 with --quick)")
     parser.add_argument("--out", default="bench", help="where README.md and latest.json go (default ./bench)")
     parser.add_argument("--no-kubectl", action="store_true", help="skip the kubectl baseline")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--config", help=argparse.SUPPRESS)
-    parser.add_argument("--marker-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be 1 or more")
@@ -1131,8 +1044,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.child:
-        return child_main(args.config, args.marker_fd)
     runs = args.runs or (2 if args.quick else 5)
     window = args.window or (8.0 if args.quick else 300.0)
 

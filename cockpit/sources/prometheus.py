@@ -212,10 +212,9 @@ class PrometheusSource:
             series, count = self._parse(_range_points, ranged)
             # The window is a whole number of steps, so the range's last point is evaluated at ``now`` exactly:
             # it is the instant value, and this fetch needs no second request (4 queries a minute at 15 s).
-            if series and abs(series[-1][0] - now.timestamp()) < 1e-3:
+            # (the client sends whole seconds, so "at now" means within a second of it; otherwise ask for now)
+            if series and abs(series[-1][0] - now.timestamp()) <= 1.0:
                 value, have_value = series[-1][1], True
-            elif self.window_seconds % self.step_seconds == 0:
-                have_value = True  # no point at ``now``: no data now (a NaN point was dropped, or none came)
         if not have_value:
             instant = self._call(
                 lambda: client.custom_query(self.query, params={"time": at, "timeout": server_timeout}))

@@ -1,6 +1,6 @@
 """The one-way flows hold: the core (cockpit/) never imports Textual, screens or widgets; widgets see only the core.
 
-Entry points that wire the UI (app, cli, replay, the demo's run_demo, the benchmark) are the exceptions.
+Entry points that wire the UI (app, cli, replay, the demo's run_demo) are the exceptions.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = ("textual", "screens", "widgets")
-WIRING = {"cockpit/app.py", "cockpit/cli.py", "cockpit/replay.py", "cockpit/demo/platform.py", "cockpit/bench.py"}
+WIRING = {"cockpit/app.py", "cockpit/cli.py", "cockpit/replay.py", "cockpit/demo/platform.py"}
 
 
 def imported(path: Path) -> set[str]:

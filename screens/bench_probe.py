@@ -1,0 +1,104 @@
+"""The benchmark's child process: the real cockpit (``cockpit.cli.main``) with hooks that only observe.
+
+``make bench`` (``cockpit.bench``) starts ``python -m screens.bench_probe --config FILE --marker-fd N`` in a
+pseudo-terminal; the hooks report moments (all six panes populated, modal painted, Velero pane repainted) on the
+file descriptor.  They patch UI classes, so they live on the UI side of the layering, not in ``cockpit/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def child_main(config: str, marker_fd: int) -> int:
+    """Run ``cockpit --config CONFIG`` exactly as the command line does, with hooks that report moments.
+
+    The hooks only observe (they call the original first) and report on ``marker_fd`` as ``name [args] time``.
+    """
+    lock = threading.Lock()
+
+    def mark(*words: str) -> None:
+        line = " ".join([*words, f"{time.time():.6f}"]) + "\n"
+        with lock:
+            os.write(marker_fd, line.encode())
+
+    import cockpit.app as app_module
+    from cockpit.models import PANES, FeedState
+    from widgets.velero_pane import VeleroPane
+
+    original_ready = app_module.CockpitApp.on_snapshot_ready
+    state = {"populated": False}
+
+    def all_populated(app: Any) -> bool:
+        dash = app.dashboard.active()
+        for name in PANES:
+            snap = dash.pane(name).snapshot
+            if snap is None or snap.status.state is not FeedState.OK or snap.data is None:
+                return False
+        return True
+
+    def on_snapshot_ready(self: Any, message: Any) -> None:
+        original_ready(self, message)
+        if not state["populated"] and all_populated(self):
+            state["populated"] = True
+            mark("populated")
+            _hook_modal(mark)
+
+    app_module.CockpitApp.on_snapshot_ready = on_snapshot_ready  # type: ignore[method-assign]
+
+    original_show = VeleroPane.show
+    seen: set[str] = set()
+
+    def show(self: Any, snap: Any, now: Any) -> None:
+        data = snap.data
+        probe = ""
+        if data is not None and data.backups and data.backups[0].name.startswith("bench-probe-"):
+            probe = data.backups[0].name
+            if probe in seen:
+                probe = ""
+            else:
+                seen.add(probe)
+                mark("velero-show", probe)
+        original_show(self, snap, now)
+        if probe:
+            self.app.call_after_refresh(lambda: mark("velero-shown", probe))
+
+    VeleroPane.show = show  # type: ignore[method-assign]
+
+    from cockpit.cli import main
+
+    return main(["--config", config])
+
+
+def _hook_modal(mark: Callable[..., None]) -> None:
+    """Report when the confirmation modal has been painted and when its pre-checks arrived (if it exists yet)."""
+    try:
+        from screens.confirm import ConfirmScreen
+    except ImportError:
+        return
+    original_mount = ConfirmScreen.on_mount
+    original_preflight = ConfirmScreen.show_preflight
+
+    def on_mount(self: Any) -> None:
+        original_mount(self)
+        self.app.call_after_refresh(lambda: mark("modal"))
+
+    def show_preflight(self: Any, preflight: Any) -> None:
+        original_preflight(self, preflight)
+        mark("preflight")
+
+    ConfirmScreen.on_mount = on_mount  # type: ignore[method-assign]
+    ConfirmScreen.show_preflight = show_preflight  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="screens.bench_probe")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--marker-fd", type=int, required=True)
+    args = parser.parse_args()
+    raise SystemExit(child_main(args.config, args.marker_fd))
