@@ -227,6 +227,7 @@ class RolloutView:
     promote_full: bool = False  # status.promoteFull
     revision: int | None = None  # annotation rollout.argoproj.io/revision
     pods_watched: bool = False  # pods were handed to the parser (False: no pod data, not "no pods")
+    created_at: datetime | None = None
 
     @property
     def step_text(self) -> str:

@@ -70,8 +70,8 @@ class CnpgPane(Pane):
             head.append(f"  {current.ready_instances}/{current.instances} ready", style="dim")
         parts.append(head)
         if current.reconciliation_suspended:
-            parts.append(Text("reconciliation suspended (cnpg.io/reconciliationLoop: disabled): the operator does "
-                              "not act on this cluster", style="bold red"))
+            parts.append(Text("Cluster reconciliation is suspended (cnpg.io/reconciliationLoop: disabled): the "
+                              "operator does not act on it", style="bold red"))
         if current.hibernated or current.hibernation_requested:
             since = f" since {age(current.hibernated_since, now)} ago" if current.hibernated_since else ""
             words = current.hibernation_message or ("hibernation requested" if not current.hibernated else "")

@@ -238,7 +238,7 @@ def rollout_tree(ro: RolloutView, now: datetime) -> Table:
     table.add_column("INFO", no_wrap=True, overflow="ellipsis")
     table.add_row(Text.assemble("⟳ ", safe_text(ro.name, "bold", limit=80)), "Rollout",
                   Text(f"{ROLLOUT_ICON.get(ro.phase, ' ')} {clean(ro.phase or 'pending', limit=20)}",
-                       style=PHASE_STYLE.get(ro.phase, "dim")), "", "")
+                       style=PHASE_STYLE.get(ro.phase, "dim")), age(ro.created_at, now) if ro.created_at else "", "")
     revisions: list[int | None] = []
     for rs in ro.replica_sets:
         if rs.revision not in revisions:

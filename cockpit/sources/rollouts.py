@@ -231,6 +231,7 @@ def parse_rollout(obj: Any, replica_sets: Any = (), pods: Any = None) -> Rollout
         promote_full=status.get("promoteFull") is True,
         revision=_int_text(_map(meta.get("annotations")).get(REVISION_ANNOTATION)),
         pods_watched=pods is not None,
+        created_at=parse_time(meta.get("creationTimestamp")),
     )
 
 
