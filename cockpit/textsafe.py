@@ -45,10 +45,11 @@ def safe_text(value: object, style: str = "", *, limit: int = 512):
     return Text(clean(value, limit=limit), style=style, no_wrap=False)
 
 
-def middle_ellipsis(value: object, width: int) -> str:
+def middle_ellipsis(value: object, width: int, *, keep_tail: int = 0) -> str:
     """``value`` cleaned and cut to ``width`` cells by dropping its middle, so both its head and its unique tail
     survive: ``hourly-cnpg-20260520020003`` in 16 cells is ``hourly-…20020003``.  Names such as Velero backups
-    differ only in their tail, and a runbook asks for the exact name."""
+    differ only in their tail, and a runbook asks for the exact name.  ``keep_tail`` cells at the end are kept
+    whole whenever the width allows it (a Velero backup's 14-digit timestamp)."""
     from rich.cells import cell_len, set_cell_size
 
     text = clean(value)
@@ -59,6 +60,8 @@ def middle_ellipsis(value: object, width: int) -> str:
     if width == 1:
         return "…"
     tail = (width - 1) * 3 // 5  # the tail carries the timestamp/hash: give it the larger share
+    if keep_tail and width - 1 >= keep_tail:
+        tail = max(tail, keep_tail)
     head = width - 1 - tail
     end = ""
     for char in reversed(text):  # the last `tail` cells, whole characters only
@@ -75,18 +78,20 @@ class MiddleText:
     given (a table cell, a panel), never wrapped or cut at the end.  Measures as its full length, so a table
     gives it the room there is before it shortens."""
 
-    def __init__(self, value: object, style: str = "", *, limit: int = 512) -> None:
+    def __init__(self, value: object, style: str = "", *, limit: int = 512, keep_tail: int = 0) -> None:
         self.text = clean(value, limit=limit)
         self.style = style
+        self.keep_tail = keep_tail
 
     def __rich_measure__(self, console, options):  # noqa: ANN001 - rich protocol
         from rich.measure import Measurement
 
         from rich.cells import cell_len
 
-        return Measurement(min(cell_len(self.text), 8), cell_len(self.text))
+        return Measurement(min(cell_len(self.text), max(8, self.keep_tail + 2)), cell_len(self.text))
 
     def __rich_console__(self, console, options):  # noqa: ANN001 - rich protocol
         from rich.text import Text
 
-        yield Text(middle_ellipsis(self.text, options.max_width), style=self.style, no_wrap=True)
+        yield Text(middle_ellipsis(self.text, options.max_width, keep_tail=self.keep_tail), style=self.style,
+                   no_wrap=True)

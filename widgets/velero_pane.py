@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from itertools import islice
 
@@ -18,6 +19,9 @@ from widgets.pane import Pane
 PHASE_STYLE = {"Completed": "green", "PartiallyFailed": "bold yellow", "Failed": "bold red",
                "FailedValidation": "bold red", "InProgress": "cyan", "Deleting": "yellow", "New": "dim"}
 SHOWN = 8
+# backup_printer.go timestampSuffix: a schedule's backups are <schedule>-YYYYMMDDhhmmss; keep the stamp whole
+TIMESTAMP_SUFFIX = re.compile(r"-[0-9]{14}$")
+STAMP_CELLS = 15
 BAD_PHASES = frozenset({"Failed", "PartiallyFailed", "FailedValidation"})  # VeleroBackup.bad, inlined for speed
 
 
@@ -54,38 +58,44 @@ class VeleroPane(Pane):
                                            ": " if location.message else "",
                                            safe_text(location.message, "red", limit=200)))
         zoomed = self._zoomed()
-        wide = (self.content_region.width or 80) >= 64 or zoomed
+        width = self.content_region.width or 80
+        wide = width >= 64 or zoomed
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
         if zoomed:  # the whole name, folded if need be: the restore runbook asks for it
             table.add_column("BACKUP", ratio=3, overflow="fold", min_width=16)
         else:  # shortened in the middle: the unique tail (timestamp) survives at every width
-            table.add_column("BACKUP", ratio=3, no_wrap=True, min_width=16)
-        table.add_column("STATUS", no_wrap=True, min_width=9, max_width=17, overflow="ellipsis")
+            table.add_column("BACKUP", ratio=3, no_wrap=True, min_width=STAMP_CELLS + 2)
+        table.add_column("STATUS", no_wrap=True, min_width=9, max_width=17 if wide else 11, overflow="ellipsis")
         table.add_column("AGE", no_wrap=True, min_width=5)
-        table.add_column("E/W", no_wrap=True, min_width=3)
+        if wide or width >= 50:
+            table.add_column("E/W", no_wrap=True, min_width=3)
         if wide:
             table.add_column("EXPIRES", no_wrap=True, min_width=6)
             table.add_column("LOCATION", no_wrap=True, max_width=16, overflow="ellipsis")
-            table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
+            if width >= 76 or zoomed:
+                table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
         # the bad ones first (they are what the on-call must see), then the newest
         good = islice((b for b in view.backups if b.phase not in BAD_PHASES), max(0, SHOWN - len(bad[:SHOWN])))
         shown = bad[:SHOWN] + list(good)
         for backup in shown:
             style = "bold" if backup.bad else ""
-            name = safe_text(backup.name, style, limit=253) if zoomed else MiddleText(backup.name, style, limit=253)
+            name = safe_text(backup.name, style, limit=253) if zoomed else MiddleText(
+                backup.name, style, limit=253, keep_tail=STAMP_CELLS if TIMESTAMP_SUFFIX.search(backup.name) else 0)
             status = backup.status
             cells = [
                 name,
                 Text(clean(status, limit=24), style=PHASE_STYLE.get(status, "")),
                 Text(age(backup.started_at or backup.created_at, now)),
-                Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""),
             ]
+            if wide or width >= 50:
+                cells.append(Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""))
             if wide:
                 # backup_printer.go humanReadableTimeFromNow: "29d", "3h ago", "n/a"
                 expires = human_time_from_now(backup.expires_at, now)
                 cells += [Text(expires, style="yellow" if expires.endswith(" ago") else "dim"),
-                          safe_text(backup.storage_location or "—", "dim", limit=63),
-                          safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60)]
+                          safe_text(backup.storage_location or "—", "dim", limit=63)]
+                if width >= 76 or zoomed:
+                    cells.append(safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60))
             table.add_row(*cells)
         parts.append(table)
         if len(view.backups) > len(shown):

@@ -89,16 +89,30 @@ def _backups(count: int) -> list[dict[str, Any]]:
             for minute in range(count)]
 
 
-@pytest.mark.parametrize("width", [40, 50, 64, 80, 120, 200])
+class _SizedVeleroPane(VeleroPane):
+    """The pane as laid out at a given body width (no app needed)."""
+
+    body_width = 80
+
+    @property
+    def content_region(self):  # type: ignore[override]
+        from textual.geometry import Region
+
+        return Region(0, 0, self.body_width, 20)
+
+
+@pytest.mark.parametrize("width", [36, 40, 50, 64, 80, 120, 200])
 def test_backup_names_keep_their_unique_tail_at_every_width(width: int) -> None:
-    """Names differ only in their timestamp; the pane shortens them in the middle so each row stays distinct
-    (the restore runbook asks for the exact name)."""
+    """Names differ only in their timestamp (backup_printer.go timestampSuffix); the pane shortens them in the
+    middle and keeps the 14-digit stamp whole, so each row stays distinct (the restore runbook asks for the
+    exact name, which the zoomed pane shows in full)."""
     now = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)
     view = parse_velero(_backups(8), [])
-    text = render(VeleroPane(6), view, width=width, now=now)
+    pane = _SizedVeleroPane(6)
+    pane.body_width = width
+    text = render(pane, view, width=width, now=now)
     for backup in view.backups:
-        tail = backup.name[-6:]
-        assert tail in text, (width, tail)
+        assert backup.name[-14:] in text, (width, backup.name)
 
 
 def test_middle_ellipsis() -> None:
