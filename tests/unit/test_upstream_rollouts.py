@@ -8,6 +8,7 @@ test names the upstream test its values come from.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import timedelta
 from typing import Any
@@ -441,3 +442,39 @@ def test_pod_init_terminating_and_last_state() -> None:
                                  "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]))
     assert (restarted.status, restarted.ready, restarted.restarts, restarted.last_reason) == (
         "Running", "1/1", 2, "OOMKilled")
+
+
+HOSTILE_VALUES: list[Any] = [None, "", 7, -1, 10**30, 1e308, float("nan"), True, [], {}, [None], {"x": None},
+                             "[bold]x[/]", "\x1b[2J", "9999-12-31T23:59:59Z", "-5"]
+
+
+def _paths(doc: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            found.append((*path, key))
+            found += _paths(value, (*path, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            found.append((*path, index))
+            found += _paths(value, (*path, index))
+    return found
+
+
+def test_pod_parser_and_pane_survive_hostile_fields() -> None:
+    """Every field of the upstream canary pod replaced by hostile values: the parser never raises and the pane
+    still renders (the pod data is as untrusted as the rest)."""
+    objs = load_dir(f"{INFO}/canary")
+    pod = next(p for p in objs["Pod"] if p["metadata"]["name"] == "canary-demo-65fb5ffc84-9wf5r")
+    paths = [p for p in _paths(pod) if p[0] in ("metadata", "spec", "status") and "volumes" not in p]
+    for path in paths[::5]:
+        for value in HOSTILE_VALUES[:: 1 + len(path) % 3]:
+            broken = copy.deepcopy(pod)
+            target = broken
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+            info = parse_pod(broken)
+            assert isinstance(info.status, str)
+            ro = parse_rollout(objs["Rollout"][0], objs["ReplicaSet"], [broken])
+            render(RolloutPane(2), ro, width=160)
