@@ -345,9 +345,9 @@ def _recent_deploy(inp: DecisionInput, now: datetime) -> _Raw:
         for note in done.own_rollback_notes:
             evidence.append(Evidence(note, "cockpit session"))
     if rollout is not None and _mid_canary(rollout):
-        # shown 1-based, as `kubectl argo rollouts get` does (status.currentStepIndex 3 of 8 steps = "4/8")
-        shown = min(rollout.step_index + 1, rollout.step_count) if rollout.step_index is not None else None
-        step = f"step {shown}/{rollout.step_count}" if shown is not None else "in progress"
+        # the raw status.currentStepIndex over the step count, as `kubectl argo rollouts get` prints it
+        # (argo-rollouts info/rollout_info.go NewRolloutInfo: index 3 of 8 steps = "3/8"), as the Rollout pane does
+        step = f"step {rollout.step_text}" if rollout.step_text else "in progress"
         images = ", ".join(rollout.canary_images) or rollout.canary_hash
         fact = f"Rollout {rollout.name} {rollout.phase or 'updating'}: canary {step}, {images}"
         evidence.append(Evidence(fact, "Argo Rollouts status"))

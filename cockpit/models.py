@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -52,6 +52,29 @@ class HistoryEntry:
         revs = self.revisions or ((self.revision,) if self.revision else ())
         return ",".join(r[:7] if len(r) >= 40 else r for r in revs)
 
+    @property
+    def cli_revision(self) -> str:
+        """``argocd app history``'s REVISION cell (argo-cd cmd/argocd/commands/app.go printApplicationHistoryTable):
+        the source's ``targetRevision`` (branch, tag, chart version), then the synced revision's first 7
+        characters in brackets when it has 7 or more; one per source, joined with ", ", for multi-source apps."""
+        if self.sources:
+            labels = []
+            for index, source in enumerate(self.sources):
+                label = _target_revision(source)
+                if len(self.revisions) == len(self.sources) and len(self.revisions[index]) >= 7:
+                    label = f"{label} ({self.revisions[index][:7]})"
+                labels.append(label.strip())
+            return ", ".join(labels)
+        label = _target_revision(self.source)
+        if len(self.revision) >= 7:
+            label = f"{label} ({self.revision[:7]})"
+        return label.strip()
+
+
+def _target_revision(source: Any) -> str:
+    value = source.get("targetRevision") if isinstance(source, dict) else None
+    return value if isinstance(value, str) else ""
+
 
 @dataclass(frozen=True)
 class ArgoApp:
@@ -83,6 +106,66 @@ class ArgoApp:
 
 
 @dataclass(frozen=True)
+class PodInfo:
+    """One pod of a rollout's ReplicaSet, as ``kubectl argo rollouts get`` shows it (info/pod_info.go newPodInfo)."""
+
+    name: str
+    namespace: str
+    pod_hash: str  # label rollouts-pod-template-hash
+    owner_uid: str  # the ReplicaSet's uid (ownerReference)
+    status: str  # the CLI's STATUS column: Running, Pending, ImagePullBackOff, CrashLoopBackOff, OOMKilled, Init:0/1…
+    phase: str  # status.phase as received
+    ready_containers: int
+    total_containers: int
+    restarts: int
+    created_at: datetime | None
+    deleting: bool  # metadata.deletionTimestamp set
+    last_reason: str = ""  # lastState.terminated.reason of a restarted container (OOMKilled, Error…), "" if none
+
+    @property
+    def ready(self) -> str:
+        return f"{self.ready_containers}/{self.total_containers}"
+
+    @property
+    def icon(self) -> str:
+        """The CLI's icon for this status (info/pod_info.go podIcon)."""
+        return pod_icon(self.status)
+
+    @property
+    def severity(self) -> int:
+        """0 fine, 1 on its way (Pending, Init…), 2 warning (ImagePullBackOff, *Error), 3 bad (CrashLoopBackOff…)."""
+        return ICON_SEVERITY.get(self.icon, 1)
+
+
+ICON_OK, ICON_PROGRESSING, ICON_WARNING, ICON_BAD, ICON_UNKNOWN = "✔", "◌", "⚠", "✖", "?"
+ICON_SEVERITY = {ICON_OK: 0, ICON_PROGRESSING: 1, " ": 1, ICON_UNKNOWN: 1, ICON_WARNING: 2, ICON_BAD: 3}
+
+
+def pod_icon(status: str) -> str:
+    """argo-rollouts pkg/kubectl-argo-rollouts/info/pod_info.go ``podIcon``, rule for rule."""
+    if status.startswith("Init:"):
+        return ICON_PROGRESSING
+    if status.startswith(("Signal:", "ExitCode:")):
+        return ICON_BAD
+    if status.endswith("Error") or status.startswith("Err"):
+        return ICON_WARNING
+    if status in ("Pending", "Terminating", "ContainerCreating"):
+        return ICON_PROGRESSING
+    if status in ("Running", "Completed"):
+        return ICON_OK
+    if status in ("Failed", "InvalidImageName", "CrashLoopBackOff"):
+        return ICON_BAD
+    if status in ("ImagePullBackOff", "RegistryUnavailable"):
+        return ICON_WARNING
+    if status == "Unknown":
+        return ICON_UNKNOWN
+    # OOMKilled is not in the CLI's table (it shows a blank icon); the cockpit ranks it bad, as CrashLoopBackOff.
+    if status == "OOMKilled":
+        return ICON_BAD
+    return " "
+
+
+@dataclass(frozen=True)
 class ReplicaSetInfo:
     name: str
     pod_hash: str  # label rollouts-pod-template-hash
@@ -93,6 +176,17 @@ class ReplicaSetInfo:
     available_replicas: int
     owner_uid: str
     template: dict[str, Any]  # spec.template as received (used by undo)
+    uid: str = ""
+    created_at: datetime | None = None
+    # as `kubectl argo rollouts get` (info/replicaset_info.go getReplicaSetHealth):
+    # Healthy | Progressing | ScaledDown | ReplicaFailure
+    status: str = ""
+    scale_down_deadline: datetime | None = None  # annotation scale-down-deadline
+    pods: tuple[PodInfo, ...] = ()  # its pods (ownerReference), oldest first; () when pods are not watched
+
+    @property
+    def desired(self) -> int:
+        return self.replicas
 
 
 @dataclass(frozen=True)
@@ -125,6 +219,26 @@ class RolloutView:
     replica_sets: tuple[ReplicaSetInfo, ...]  # owned, newest revision first
     resource_version: str
     has_status: bool
+    desired_replicas: int = 1  # spec.replicas (1 when unset), the CLI's "Desired"
+    active_hash: str = ""  # blue-green status.blueGreen.activeSelector
+    preview_hash: str = ""  # blue-green status.blueGreen.previewSelector
+    restart_pending: bool = False  # spec.restartAt set and not yet reached by status.restartedAt
+    generation_observed: bool = True  # metadata.generation seen by the controller (status.observedGeneration)
+    promote_full: bool = False  # status.promoteFull
+    revision: int | None = None  # annotation rollout.argoproj.io/revision
+    pods_watched: bool = False  # pods were handed to the parser (False: no pod data, not "no pods")
+    created_at: datetime | None = None
+
+    @property
+    def step_text(self) -> str:
+        """The CLI's ``Step:`` value: the raw ``currentStepIndex`` over the step count (``0/8``), "" without steps."""
+        if self.step_index is None or not self.step_count:
+            return ""
+        return f"{self.step_index}/{self.step_count}"
+
+    @property
+    def pods(self) -> tuple[PodInfo, ...]:
+        return tuple(pod for rs in self.replica_sets for pod in rs.pods)
 
 
 # --------------------------------------------------------------------------- AnalysisRuns
@@ -156,6 +270,31 @@ class AnalysisRunView:
     started_at: datetime | None
     created_at: datetime | None
     metrics: tuple[MetricResult, ...]
+    revision: int | None = None  # annotation rollout.argoproj.io/revision
+    owner_uid: str = ""
+
+    @property
+    def successful(self) -> int:
+        return sum(metric.successful for metric in self.metrics)
+
+    @property
+    def failed(self) -> int:
+        return sum(metric.failed for metric in self.metrics)
+
+    @property
+    def inconclusive(self) -> int:
+        return sum(metric.inconclusive for metric in self.metrics)
+
+    @property
+    def errors(self) -> int:
+        return sum(metric.error for metric in self.metrics)
+
+    @property
+    def counts_text(self) -> str:
+        """The CLI's INFO column for a run (cmd/get/get_rollout.go PrintAnalysisRunInfo): ``✔ 4,✖ 4,? 1,⚠ 1``."""
+        parts = [f"{icon} {count}" for icon, count in (("✔", self.successful), ("✖", self.failed),
+                                                        ("?", self.inconclusive), ("⚠", self.errors)) if count > 0]
+        return ",".join(parts)
 
     @property
     def failing_metric(self) -> MetricResult | None:
@@ -185,6 +324,29 @@ class LatencyView:
 
 # --------------------------------------------------------------------------- CloudNativePG
 
+ARCHIVE_TIMEOUT = timedelta(minutes=5)  # PostgreSQL archive_timeout as CloudNativePG sets it by default
+
+
+@dataclass(frozen=True)
+class WalArchiving:
+    """Is WAL archiving working, and up to when is WAL archived (the end of the PITR window)?
+
+    Built by :func:`cockpit.sources.cnpg.wal_archiving` from CNPG's ``cnpg_pg_stat_archiver_*`` metrics and the
+    Cluster's ``ContinuousArchiving`` condition.
+    """
+
+    state: str  # ok | failing | disabled | starting | unknown  (kubectl cnpg status: OK / Failing / Disabled / Starting Up)
+    last_archived_at: datetime | None  # the last successfully archived WAL (the window's end)
+    last_failed_at: datetime | None
+    failed_count: int | None
+    source: str  # where the answer came from, in words ("metrics of pod x", "ContinuousArchiving condition", …)
+    detail: str = ""  # the condition's message, a disagreement, …
+    measured_at: datetime | None = None  # when the metrics were sampled
+
+    @property
+    def window_end(self) -> datetime | None:
+        return self.last_archived_at
+
 
 @dataclass(frozen=True)
 class CnpgClusterView:
@@ -202,9 +364,56 @@ class CnpgClusterView:
     last_failed_backup: datetime | None
     window_source: str  # where the window came from, in words
     has_status: bool
+    phase_reason: str = ""  # status.phaseReason
+    reconciliation_suspended: bool = False  # annotation cnpg.io/reconciliationLoop: disabled
+    hibernation_requested: bool = False  # annotation cnpg.io/hibernation: "on"
+    hibernated: bool = False  # condition cnpg.io/hibernation status True
+    hibernation_message: str = ""  # that condition's message ("Cluster has been hibernated", "Hibernation is in progress")
+    hibernated_since: datetime | None = None  # its lastTransitionTime when hibernated
+    fenced_instances: tuple[str, ...] = ()  # annotation cnpg.io/fencedInstances; ("*",) = every instance
+    fencing_invalid: bool = False  # that annotation is not a JSON list of names
+    wal_archiving_disabled: bool = False  # annotation cnpg.io/skipWalArchiving: enabled
+    archiving_condition: str = ""  # ContinuousArchiving condition status: "True" | "False" | "" (absent)
+    archiving_condition_message: str = ""
+    archiving_condition_at: datetime | None = None  # its lastTransitionTime
+    target_primary: str = ""
+    archiving: WalArchiving | None = None  # filled in from the metrics (cockpit.sources.cnpg.with_archiving)
+
+    @property
+    def primary_fenced(self) -> bool:
+        return "*" in self.fenced_instances or (bool(self.current_primary) and
+                                                 self.current_primary in self.fenced_instances)
+
+    @property
+    def healthy(self) -> bool:
+        """Green only for a cluster in healthy state that is not hibernated, suspended or fenced and whose WAL
+        archiving is not known to fail."""
+        if self.reconciliation_suspended or self.hibernated or self.hibernation_requested or self.fenced_instances:
+            return False
+        if self.archiving is not None and self.archiving.state == "failing":
+            return False
+        return self.phase == "Cluster in healthy state"
+
+    @property
+    def status_line(self) -> str:
+        """What ``kubectl cnpg status`` prints as Status (internal/cmd/plugin/status/status.go printBasicInfo:
+        Hibernated, then "Primary instance is fenced", else phase + phaseReason); reconciliation suspended comes
+        first, as in Argo CD's health check, since nothing else in the status moves while it holds."""
+        if self.reconciliation_suspended:
+            return "Reconciliation suspended"
+        if self.hibernated:
+            return "Hibernated"
+        if self.primary_fenced:
+            return "Primary instance is fenced"
+        return " ".join(part for part in (self.phase, self.phase_reason) if part)
 
     def recoverable(self, when: datetime, now: datetime) -> tuple[bool | None, str]:
-        """Is ``when`` inside the PITR window?  (answer, why).  None = cannot tell."""
+        """Is ``when`` inside the PITR window?  (answer, why).  None = cannot tell.
+
+        The window runs from the first recoverability point to the last archived WAL.  With archiver metrics the
+        end is measured; with the ``ContinuousArchiving`` condition alone only older times are answered, since
+        WAL written in the last ``archive_timeout`` (5 min by default) may not be archived yet.
+        """
         first = self.first_recoverability_point
         if first is None:
             return None, f"no recoverability point known ({self.window_source or 'no backups reported'})"
@@ -212,7 +421,30 @@ class CnpgClusterView:
             return False, f"before the first recoverability point {first.isoformat()}"
         if when > now:
             return False, "in the future"
-        return True, f"after the first recoverability point {first.isoformat()}; WAL archived up to now"
+        after = f"after the first recoverability point {first.isoformat()}"
+        if self.wal_archiving_disabled:
+            return None, f"{after}, but WAL archiving is disabled (cnpg.io/skipWalArchiving): no PITR past the last backup"
+        archiving = self.archiving
+        if archiving is not None and archiving.last_archived_at is not None:
+            end = archiving.last_archived_at
+            failing = archiving.state == "failing"
+            note = f" (WAL archiving failing since {archiving.last_failed_at.isoformat()})" \
+                if failing and archiving.last_failed_at else (" (WAL archiving failing)" if failing else "")
+            if when > end:
+                return False, f"after the last archived WAL {end.isoformat()}{note}"
+            return True, f"{after}; WAL archived up to {end.isoformat()}{note}"
+        if archiving is not None and archiving.state == "failing":
+            return None, f"{after}, but WAL archiving is failing ({archiving.detail or archiving.source}): " \
+                         "the window's end is unknown"
+        if self.archiving_condition == "False":
+            return None, f"{after}, but WAL archiving is failing (ContinuousArchiving: " \
+                         f"{self.archiving_condition_message or 'False'}): the window's end is unknown"
+        if self.archiving_condition == "True":
+            if when <= now - ARCHIVE_TIMEOUT:
+                return True, f"{after}; WAL archiving works (ContinuousArchiving True; no archiver metrics)"
+            return None, f"{after}, within the last {int(ARCHIVE_TIMEOUT.total_seconds() // 60)} minutes: " \
+                         "WAL may not be archived yet (no archiver metrics to tell)"
+        return None, f"{after}, but WAL archiving state is unknown (no archiver metrics, no ContinuousArchiving condition)"
 
 
 # --------------------------------------------------------------------------- Velero
@@ -232,10 +464,34 @@ class VeleroBackup:
     failure_reason: str
     storage_location: str
     created_at: datetime | None
+    ttl_seconds: float | None = None  # spec.ttl (a Go duration) in seconds
+    deleting: bool = False  # metadata.deletionTimestamp set
+    validation_errors: tuple[str, ...] = ()
+    queue_position: int = 0
 
     @property
     def bad(self) -> bool:
         return self.phase in ("Failed", "PartiallyFailed", "FailedValidation")
+
+    @property
+    def status(self) -> str:
+        """``velero backup get``'s STATUS (pkg/cmd/util/output/backup_printer.go printBackup): the phase, ``New``
+        when empty, ``Deleting`` once a deletion timestamp is set."""
+        if self.deleting:
+            return "Deleting"
+        return self.phase or "New"
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """``status.expiration``, else creation + ``spec.ttl`` when the TTL is positive (printBackup)."""
+        if self.expiration is not None:
+            return self.expiration
+        if self.created_at is not None and self.ttl_seconds is not None and self.ttl_seconds > 0:
+            try:
+                return self.created_at + timedelta(seconds=self.ttl_seconds)
+            except OverflowError:
+                return None
+        return None
 
 
 @dataclass(frozen=True)
@@ -246,6 +502,34 @@ class VeleroSchedule:
     paused: bool
     last_backup: datetime | None
     included_namespaces: tuple[str, ...]
+    validation_errors: tuple[str, ...] = ()
+    storage_location: str = ""  # spec.template.storageLocation ("" = the default location)
+    ttl_seconds: float | None = None  # spec.template.ttl
+    created_at: datetime | None = None
+
+    @property
+    def status(self) -> str:
+        """``velero schedule get``'s STATUS (schedule_printer.go printSchedule): the phase, ``New`` when empty."""
+        return self.phase or "New"
+
+    @property
+    def bad(self) -> bool:
+        return self.phase == "FailedValidation"
+
+
+@dataclass(frozen=True)
+class VeleroLocation:
+    """A ``BackupStorageLocation``: where backups are written, and whether Velero can reach it."""
+
+    name: str
+    phase: str  # Available | Unavailable | ""
+    provider: str
+    bucket: str
+    prefix: str
+    default: bool
+    access_mode: str  # ReadWrite | ReadOnly
+    last_validated: datetime | None
+    message: str
 
 
 @dataclass(frozen=True)
@@ -269,6 +553,7 @@ class VeleroView:
     backups: tuple[VeleroBackup, ...]  # newest first
     schedules: tuple[VeleroSchedule, ...]
     restores: tuple[VeleroRestore, ...] = ()  # newest first
+    locations: tuple[VeleroLocation, ...] = ()  # () when BackupStorageLocations are not watched
 
 
 # --------------------------------------------------------------------------- pane state

@@ -43,3 +43,55 @@ def safe_text(value: object, style: str = "", *, limit: int = 512):
     from rich.text import Text
 
     return Text(clean(value, limit=limit), style=style, no_wrap=False)
+
+
+def middle_ellipsis(value: object, width: int, *, keep_tail: int = 0) -> str:
+    """``value`` cleaned and cut to ``width`` cells by dropping its middle, so both its head and its unique tail
+    survive: ``hourly-cnpg-20260520020003`` in 16 cells is ``hourly-…20020003``.  Names such as Velero backups
+    differ only in their tail, and a runbook asks for the exact name.  ``keep_tail`` cells at the end are kept
+    whole whenever the width allows it (a Velero backup's 14-digit timestamp)."""
+    from rich.cells import cell_len, set_cell_size
+
+    text = clean(value)
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    tail = (width - 1) * 3 // 5  # the tail carries the timestamp/hash: give it the larger share
+    if keep_tail and width - 1 >= keep_tail:
+        tail = max(tail, keep_tail)
+    head = width - 1 - tail
+    end = ""
+    for char in reversed(text):  # the last `tail` cells, whole characters only
+        if cell_len(char + end) > tail:
+            break
+        end = char + end
+    start = set_cell_size(text, head).rstrip() if head else ""
+    start = start if cell_len(start) <= head else ""
+    return start + "…" + end
+
+
+class MiddleText:
+    """A Rich renderable showing untrusted text literally on one line, shortened in the middle to the width it is
+    given (a table cell, a panel), never wrapped or cut at the end.  Measures as its full length, so a table
+    gives it the room there is before it shortens."""
+
+    def __init__(self, value: object, style: str = "", *, limit: int = 512, keep_tail: int = 0) -> None:
+        self.text = clean(value, limit=limit)
+        self.style = style
+        self.keep_tail = keep_tail
+
+    def __rich_measure__(self, console, options):  # noqa: ANN001 - rich protocol
+        from rich.measure import Measurement
+
+        from rich.cells import cell_len
+
+        return Measurement(min(cell_len(self.text), max(8, self.keep_tail + 2)), cell_len(self.text))
+
+    def __rich_console__(self, console, options):  # noqa: ANN001 - rich protocol
+        from rich.text import Text
+
+        yield Text(middle_ellipsis(self.text, options.max_width, keep_tail=self.keep_tail), style=self.style,
+                   no_wrap=True)

@@ -13,6 +13,9 @@ from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import age
 from widgets.pane import Pane
 
+BAD_PHASES = frozenset({"Failed", "Error", "Inconclusive"})
+# info/experiment_info.go analysisIcon
+RUN_ICON = {"Successful": "✔", "Running": "◌", "Pending": "◷", "Failed": "✖", "Error": "⚠", "Inconclusive": "?"}
 PHASE_STYLE = {"Successful": "green", "Running": "cyan", "Pending": "dim", "Failed": "bold red",
                "Error": "bold red", "Inconclusive": "yellow"}
 
@@ -27,11 +30,15 @@ class AnalysisPane(Pane):
         for run in runs[:4]:
             when = age(run.started_at or run.created_at, now)
             step = f" step {run.step_index}" if run.step_index is not None else ""
-            parts.append(Text.assemble(
+            head = Text.assemble(
                 safe_text(run.name, "bold", limit=60), "  ",
-                (clean(run.phase or "pending", limit=20), PHASE_STYLE.get(run.phase, "dim")),
+                (f"{RUN_ICON.get(run.phase, '')} {clean(run.phase or 'pending', limit=20)}".lstrip(),
+                 PHASE_STYLE.get(run.phase, "dim")),
                 (f"  {clean(run.rollout_type, limit=20)}{step} · {when}", "dim"),
-            ))
+            )
+            if run.counts_text:  # the CLI's INFO column: ✔ successful, ✖ failed, ? inconclusive, ⚠ error
+                head.append(f"  {run.counts_text}")
+            parts.append(head)
             if run.metrics:
                 table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim", expand=True)
                 table.add_column("METRIC", ratio=1, overflow="ellipsis", no_wrap=True)
@@ -39,20 +46,22 @@ class AnalysisPane(Pane):
                 table.add_column("✓", justify="right", style="green")
                 table.add_column("✗", justify="right", style="red")
                 table.add_column("?", justify="right", style="yellow")
+                table.add_column("⚠", justify="right", style="bold yellow")
                 for metric in run.metrics:
                     table.add_row(
                         safe_text(metric.name, PHASE_STYLE.get(metric.phase, ""), limit=60),
                         safe_text(metric.last_value or "—", limit=14),
-                        str(metric.successful), str(metric.failed), str(metric.inconclusive),
+                        str(metric.successful), str(metric.failed), str(metric.inconclusive), str(metric.error),
                     )
                 parts.append(table)
             failing = run.failing_metric
             message = (failing.message or failing.last_message) if failing else ""
-            if failing is not None:
+            if run.message:  # status.message: why the run ended (Argo CD shows it as the run's health message)
+                parts.append(safe_text(run.message, "red italic" if run.phase in BAD_PHASES else "italic",
+                                       limit=300))
+            if failing is not None and (message or failing.phase) not in run.message:
                 parts.append(Text.assemble(("✗ ", "bold red"), safe_text(f"{failing.name}: {message or failing.phase}",
                                                                          "red", limit=300)))
-            elif run.message:
-                parts.append(safe_text(run.message, "italic", limit=300))
         if len(runs) > 4:
             parts.append(Text(f"… {len(runs) - 4} older runs", style="dim"))
         return Group(*parts)
@@ -61,4 +70,7 @@ class AnalysisPane(Pane):
         if not runs:
             return Text("none", style="dim")
         phase = runs[0].phase or "pending"
-        return Text(clean(phase, limit=20), style=PHASE_STYLE.get(phase, ""))
+        text = Text(clean(phase, limit=20), style=PHASE_STYLE.get(phase, ""))
+        if runs[0].errors:
+            text.append(f" ⚠{runs[0].errors}", style="bold yellow")
+        return text

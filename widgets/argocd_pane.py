@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.models import ArgoApp
-from cockpit.textsafe import clean, safe_text
+from cockpit.textsafe import MiddleText, clean, middle_ellipsis, safe_text
 from cockpit.timefmt import age
 from widgets.pane import Pane
 
@@ -38,6 +38,13 @@ class ArgoCDPane(Pane):
             lines.append(safe_text(f"operation running: {app.operation_message}", "cyan"))
         if app.owner_appset:
             lines.append(safe_text(f"owned by ApplicationSet {app.owner_appset}", "dim"))
+        for condition in app.conditions[:4]:  # status.conditions: ComparisonError, SyncError, OrphanedResourceWarning…
+            kind = condition.split(":", 1)[0]
+            style = "yellow" if kind.endswith("Warning") else "red"
+            lines.append(Text.assemble(("⚠ " if style == "yellow" else "✗ ", style),
+                                       safe_text(condition, style, limit=300)))
+        if len(app.conditions) > 4:
+            lines.append(Text(f"… {len(app.conditions) - 4} more conditions", style="dim"))
         if not app.history:
             lines.append(Text("no deploy history yet", style="dim"))
             return Group(*lines)
@@ -47,7 +54,7 @@ class ArgoCDPane(Pane):
             table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
             table.add_column("ID", justify="right", no_wrap=True)
             table.add_column("AGE", no_wrap=True)
-            table.add_column("REVISION", no_wrap=True, max_width=16)
+            table.add_column("REVISION", no_wrap=True, max_width=28)
             table.add_column("CHANGE", ratio=1, overflow="fold")
             table.add_column("BY", no_wrap=True, max_width=14, overflow="ellipsis")
             for entry in app.history[:10]:
@@ -56,7 +63,7 @@ class ArgoCDPane(Pane):
                 table.add_row(
                     Text(f"{'▶' if recent else ' '}{entry.id}", style=style),
                     Text(age(entry.deployed_at, now), style=style),
-                    safe_text(entry.short_revision or "—", limit=16),
+                    MiddleText(entry.cli_revision or entry.short_revision or "—", limit=120),
                     safe_text(entry.change, style, limit=120),
                     safe_text(entry.initiated_by or "—", "dim", limit=14),
                 )
@@ -68,7 +75,8 @@ class ArgoCDPane(Pane):
                 recent = entry.deployed_at is not None and now - entry.deployed_at <= window
                 style = "bold yellow" if recent else ""
                 head = Text.assemble((age(entry.deployed_at, now), style), "  ",
-                                     safe_text(entry.short_revision or "—", limit=16), "  ",
+                                     safe_text(middle_ellipsis(entry.cli_revision or entry.short_revision or "—", 28),
+                                               limit=28), "  ",
                                      safe_text(entry.initiated_by or "—", "dim", limit=20))
                 table.add_row(Text(f"{'▶' if recent else ' '}#{entry.id}", style=style or "bold"), head)
                 table.add_row("", safe_text(entry.change, style or "italic", limit=160))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from itertools import islice
 
@@ -10,13 +11,17 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.models import VeleroBackup, VeleroView
-from cockpit.textsafe import clean, safe_text
+from cockpit.sources.velero import human_time_from_now
+from cockpit.textsafe import MiddleText, clean, middle_ellipsis, safe_text
 from cockpit.timefmt import age
 from widgets.pane import Pane
 
 PHASE_STYLE = {"Completed": "green", "PartiallyFailed": "bold yellow", "Failed": "bold red",
-               "FailedValidation": "bold red", "InProgress": "cyan"}
+               "FailedValidation": "bold red", "InProgress": "cyan", "Deleting": "yellow", "New": "dim"}
 SHOWN = 8
+# backup_printer.go timestampSuffix: a schedule's backups are <schedule>-YYYYMMDDhhmmss; keep the stamp whole
+TIMESTAMP_SUFFIX = re.compile(r"-[0-9]{14}$")
+STAMP_CELLS = 15
 BAD_PHASES = frozenset({"Failed", "PartiallyFailed", "FailedValidation"})  # VeleroBackup.bad, inlined for speed
 
 
@@ -42,54 +47,96 @@ class VeleroPane(Pane):
         head = Text(f"{len(view.backups)} backups", style="bold")
         if bad:
             head.append(f" · {len(bad)} failed/partially failed", style="bold red")
+        deleting = sum(1 for backup in view.backups if backup.deleting)
+        if deleting:
+            head.append(f" · {deleting} deleting", style="yellow")
         parts.append(head)
-        wide = (self.content_region.width or 80) >= 64
+        for location in view.locations:
+            if location.phase != "Available":
+                parts.append(Text.assemble(("storage location ", "bold red"), safe_text(location.name, "bold red"),
+                                           " ", safe_text(location.phase or "not validated yet", "red", limit=30),
+                                           ": " if location.message else "",
+                                           safe_text(location.message, "red", limit=200)))
+        zoomed = self._zoomed()
+        width = self.content_region.width or 80
+        wide = width >= 64 or zoomed
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
-        table.add_column("BACKUP", ratio=3, overflow="ellipsis", no_wrap=True, min_width=16)
-        table.add_column("PHASE", no_wrap=True, min_width=9, max_width=15, overflow="ellipsis")
+        if zoomed:  # the whole name, folded if need be: the restore runbook asks for it
+            table.add_column("BACKUP", ratio=3, overflow="fold", min_width=16)
+        else:  # shortened in the middle: the unique tail (timestamp) survives at every width
+            table.add_column("BACKUP", ratio=3, no_wrap=True, min_width=STAMP_CELLS + 2)
+        table.add_column("STATUS", no_wrap=True, min_width=9, max_width=17 if wide else 11, overflow="ellipsis")
         table.add_column("AGE", no_wrap=True, min_width=5)
-        table.add_column("E/W", no_wrap=True, min_width=3)
+        if wide or width >= 50:
+            table.add_column("E/W", no_wrap=True, min_width=3)
         if wide:
             table.add_column("EXPIRES", no_wrap=True, min_width=6)
-            table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
+            table.add_column("LOCATION", no_wrap=True, max_width=16, overflow="ellipsis")
+            if width >= 76 or zoomed:
+                table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
         # the bad ones first (they are what the on-call must see), then the newest
         good = islice((b for b in view.backups if b.phase not in BAD_PHASES), max(0, SHOWN - len(bad[:SHOWN])))
         shown = bad[:SHOWN] + list(good)
         for backup in shown:
-            expires = "—" if backup.expiration is None else (
-                f"in {age(now, backup.expiration)}" if backup.expiration > now else "expired")
+            style = "bold" if backup.bad else ""
+            name = safe_text(backup.name, style, limit=253) if zoomed else MiddleText(
+                backup.name, style, limit=253, keep_tail=STAMP_CELLS if TIMESTAMP_SUFFIX.search(backup.name) else 0)
+            status = backup.status
             cells = [
-                safe_text(backup.name, "bold" if backup.bad else "", limit=80),
-                Text(clean(backup.phase or "New", limit=20), style=PHASE_STYLE.get(backup.phase, "")),
+                name,
+                Text(clean(status, limit=24), style=PHASE_STYLE.get(status, "")),
                 Text(age(backup.started_at or backup.created_at, now)),
-                Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""),
             ]
+            if wide or width >= 50:
+                cells.append(Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""))
             if wide:
-                cells += [Text(expires, style="dim"),
-                          safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60)]
+                # backup_printer.go humanReadableTimeFromNow: "29d", "3h ago", "n/a"
+                expires = human_time_from_now(backup.expires_at, now)
+                cells += [Text(expires, style="yellow" if expires.endswith(" ago") else "dim"),
+                          safe_text(backup.storage_location or "—", "dim", limit=63)]
+                if width >= 76 or zoomed:
+                    cells.append(safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60))
             table.add_row(*cells)
         parts.append(table)
         if len(view.backups) > len(shown):
             parts.append(Text(f"… {len(view.backups) - len(shown)} more", style="dim"))
         for backup in bad[:2]:
-            if backup.failure_reason:
-                parts.append(Text.assemble(safe_text(backup.name, "red", limit=40), ": ",
-                                           safe_text(backup.failure_reason, "red", limit=200)))
+            why = backup.failure_reason or "; ".join(backup.validation_errors)
+            if why:
+                parts.append(Text.assemble(safe_text(middle_ellipsis(backup.name, 40), "red"), ": ",
+                                           safe_text(why, "red", limit=200)))
         if view.schedules:
             line = Text("schedules: ", style="dim")
             for index, schedule in enumerate(view.schedules[:6]):
                 if index:
                     line.append(" · ", style="dim")
-                line.append_text(safe_text(schedule.name, limit=40))
+                line.append_text(safe_text(schedule.name, "bold red" if schedule.bad else "", limit=40))
+                if schedule.status != "Enabled":
+                    line.append(f" {clean(schedule.status, limit=24)}",
+                                style="bold red" if schedule.bad else "yellow")
                 last = f" last {age(schedule.last_backup, now)} ago" if schedule.last_backup else " never ran"
                 line.append(last, style="yellow" if schedule.last_backup is None else "")
                 if schedule.paused:
                     line.append(" (paused)", style="yellow")
             parts.append(line)
+            for schedule in [s for s in view.schedules if s.validation_errors][:3]:
+                parts.append(Text.assemble(safe_text(schedule.name, "red", limit=40), (" validation errors: ", "red"),
+                                           safe_text("; ".join(schedule.validation_errors), "red", limit=300)))
         return Group(*parts)
+
+    def _zoomed(self) -> bool:
+        try:
+            return bool(self.is_maximized)
+        except Exception:  # noqa: BLE001 - no screen yet (a widget rendered outside an app)
+            return False
 
     def summarize(self, view: VeleroView, now: datetime) -> Text:
         bad = len(self.bad_backups(view))
-        if bad:
-            return Text(f"{bad} bad", style="bold red")
+        bad_schedules = sum(1 for schedule in view.schedules if schedule.bad)
+        down = sum(1 for location in view.locations if location.phase != "Available")
+        if bad or bad_schedules or down:
+            words = [f"{bad} bad"] if bad else []
+            words += [f"{bad_schedules} sched✗"] if bad_schedules else []
+            words += [f"{down} BSL✗"] if down else []
+            return Text(" ".join(words), style="bold red")
         return Text(f"{len(view.backups)} ok", style="green")

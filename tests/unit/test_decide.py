@@ -375,7 +375,8 @@ def test_recent_deploy_edges() -> None:
 
     in_flight = DecisionInput(app=STALE, rollout=rollout_object(mid_canary=True))
     canary = evaluate(in_flight, now=NOW).results["recent_deploy"]
-    assert canary.answer is Answer.YES and any("canary step 2/4" in item.fact for item in canary.evidence)  # 1-based, as kubectl shows it
+    # the raw currentStepIndex, as `kubectl argo rollouts get` prints it (corrected: was "2/4", 1-based)
+    assert canary.answer is Answer.YES and any("canary step 1/4" in item.fact for item in canary.evidence)
 
     empty = parse_application({**app_object(timedelta(0)), "status": {}})
     node = evaluate(DecisionInput(app=empty), now=NOW).results["recent_deploy"]

@@ -21,7 +21,7 @@ import yaml
 from cockpit.models import CnpgClusterView
 from cockpit.sources.analysis import parse_analysis_run, runs_for_rollout
 from cockpit.sources.argocd import describe_change, is_auto_sync_enabled, parse_application
-from cockpit.sources.cnpg import object_store_name, parse_cluster
+from cockpit.sources.cnpg import object_store_name, parse_archiver_samples, parse_cluster, with_archiving
 from cockpit.sources.rollouts import parse_replica_set, parse_rollout
 from cockpit.sources.velero import parse_backup, parse_schedule, parse_velero
 from cockpit.timefmt import parse_time
@@ -570,9 +570,15 @@ def test_parse_replica_set() -> None:
 
 
 def test_actual_weight_prefers_the_traffic_router() -> None:
+    # Corrected per argo-rollouts info/rollout_info.go NewRolloutInfo: the router's weight counts only under
+    # spec.strategy.canary.trafficRouting; without it the CLI uses the canary's share of available pods.
     obj = fixture(PAUSED)
     obj["status"]["canary"] = {"weights": {"canary": {"weight": 17, "podTemplateHash": "8566c77b97"}}}
+    assert parse_rollout(obj, []).actual_weight == 0  # no trafficRouting, no canary RS given: 0 pods
+    obj["spec"]["strategy"]["canary"]["trafficRouting"] = {"nginx": {"stableIngress": "web"}}
     assert parse_rollout(obj, []).actual_weight == 17
+    del obj["status"]["canary"]["weights"]
+    assert parse_rollout(obj, []).actual_weight == parse_rollout(obj, []).set_weight == 21
 
 
 def test_blue_green_rollout_has_no_weights() -> None:
@@ -842,7 +848,13 @@ def test_cluster_with_barman_cloud_plugin() -> None:
     # The seed's PITR target, in PostgreSQL form, lies inside the window.
     target = parse_time("2026-05-20 13:43:00.000000+00")
     assert target is not None
-    assert cluster.recoverable(target, NOW)[0] is True
+    # Corrected: inside the window only once WAL is known archived past it (no metrics, no condition: unknown).
+    assert cluster.recoverable(target, NOW)[0] is None
+    archived = with_archiving(cluster, parse_archiver_samples([
+        {"metric": {"__name__": "cnpg_pg_stat_archiver_last_archived_time", "pod": "bookstore-platform-cnpg-orders-1"},
+         "value": [NOW.timestamp(), str(NOW.timestamp() - 60)]},
+    ]))
+    assert archived.recoverable(target, NOW)[0] is True
     assert cluster.recoverable(_t("2026-05-14T00:00:00Z"), NOW)[0] is False
 
 
