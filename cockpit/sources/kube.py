@@ -446,7 +446,7 @@ def describe_list_error(err: SourceError, resource: Resource, namespace: str | N
             f"{resource.product or resource.group} not installed in this cluster (no {resource.full_name} API)",
             status=404,
         )
-    if err.kind in (ErrorKind.FORBIDDEN, ErrorKind.AUTH):
+    if err.kind in (ErrorKind.FORBIDDEN, ErrorKind.AUTH) and err.status in (401, 403):  # not a credential plugin
         verb = "list"
         return SourceError(err.kind, f"{err.message.split(':')[0]}: cannot {verb} {resource.full_name}{where}",
                            status=err.status)

@@ -74,7 +74,8 @@ def size_words(count: int) -> str:
 
 
 def seconds_words(seconds: float) -> str:
-    return f"{seconds:g}s" if seconds < 10 else f"{round(seconds)}s"
+    """"1.5s", "0.05s", "30s": a duration as the messages say it (two significant digits below ten seconds)."""
+    return f"{float(f'{seconds:.2g}'):g}s" if seconds < 10 else f"{round(seconds)}s"
 
 
 def too_large(what: str, limit: int) -> SourceError:
@@ -204,10 +205,13 @@ class Deadline:
     # -- internals -----------------------------------------------------------------------------------------
 
     def _timeout_error(self) -> SourceError:
-        if self.parent is not None and self.parent.at <= self.started + (self.seconds or float("inf")):
-            waited = max(0.0, self.parent.at - self.started)
+        parent = self.parent
+        if parent is not None and parent.at < self.started + (self.seconds or float("inf")):
+            if parent.what == self.what:  # the same thing, bounded twice (a request and its redirects)
+                return parent._timeout_error()
+            waited = max(0.0, parent.at - self.started)
             return SourceError(ErrorKind.TIMEOUT, f"no complete answer from {self.what} within "
-                                                  f"{seconds_words(waited)} ({self.parent.what} ran out of time)")
+                                                  f"{seconds_words(waited)} ({parent.what} ran out of time)")
         return SourceError(ErrorKind.TIMEOUT, f"no complete answer from {self.what} within "
                                               f"{seconds_words(self.seconds or 0.0)}")
 
@@ -590,8 +594,6 @@ def run_process(
     killed, with everything it started, when ``seconds`` pass or the current deadline fires (cancel, quit).
     Raises ``SourceError``: CONFIG when it cannot be started, TOO_LARGE, TIMEOUT or CANCELLED.
     """
-    import selectors
-
     try:
         process = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -614,50 +616,64 @@ def run_process(
                 pass
 
     with Deadline(seconds, what) as deadline:
-        deadline.on_fire(kill)
-        out, err = bytearray(), bytearray()
-        cut = False
-        selector = selectors.DefaultSelector()
-        assert process.stdout is not None and process.stderr is not None
-        for stream in (process.stdout, process.stderr):
-            os.set_blocking(stream.fileno(), False)
-            selector.register(stream, selectors.EVENT_READ)
         try:
-            while selector.get_map():
-                for key, _ in selector.select(timeout=max(0.0, min(deadline.remaining(), 1.0))):
-                    try:
-                        data = os.read(key.fd, READ_CHUNK)
-                    except BlockingIOError:
-                        continue
-                    if not data:
-                        selector.unregister(key.fileobj)
-                        continue
-                    if key.fileobj is process.stdout:
-                        out += data
-                        if len(out) > max_stdout:
-                            kill()
-                            raise too_large(f"output of {what}", max_stdout)
-                    else:
-                        room = max_stderr - len(err)
-                        if len(data) > room:
-                            cut = True
-                        err += data[: max(0, room)]
-                if deadline.fired:
-                    kill()
-                    raise deadline.error()
-            while process.poll() is None and not deadline.fired:  # pipes closed; the process may be finishing
-                time.sleep(0.01)
+            return _communicate(process, deadline, kill, max_stdout=max_stdout, max_stderr=max_stderr, what=what)
+        except SourceError as err:
+            own_timeout = err.kind is ErrorKind.TIMEOUT and (deadline.parent is None or deadline.parent.at > deadline.at)
+            if own_timeout:  # "did not answer" says more than "no complete answer" about a program
+                raise SourceError(ErrorKind.TIMEOUT, f"{what} did not answer within {seconds_words(seconds)}") \
+                    from None
+            raise
+
+
+def _communicate(process: subprocess.Popen[bytes], deadline: Deadline, kill: Callable[[], None], *,
+                 max_stdout: int, max_stderr: int, what: str) -> ProcessResult:
+    import selectors
+
+    deadline.on_fire(kill)
+    out, err = bytearray(), bytearray()
+    cut = False
+    selector = selectors.DefaultSelector()
+    assert process.stdout is not None and process.stderr is not None
+    for stream in (process.stdout, process.stderr):
+        os.set_blocking(stream.fileno(), False)
+        selector.register(stream, selectors.EVENT_READ)
+    try:
+        while selector.get_map():
+            for key, _ in selector.select(timeout=max(0.0, min(deadline.remaining(), 1.0))):
+                try:
+                    data = os.read(key.fd, READ_CHUNK)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    selector.unregister(key.fileobj)
+                    continue
+                if key.fileobj is process.stdout:
+                    out += data
+                    if len(out) > max_stdout:
+                        kill()
+                        raise too_large(f"output of {what}", max_stdout)
+                else:
+                    room = max_stderr - len(err)
+                    if len(data) > room:
+                        cut = True
+                    err += data[: max(0, room)]
             if deadline.fired:
                 kill()
                 raise deadline.error()
-        finally:
-            selector.close()
-            if process.poll() is None:
-                kill()
-            for stream in (process.stdout, process.stderr):
-                stream.close()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        while process.poll() is None and not deadline.fired:  # pipes closed; the process may be finishing
+            time.sleep(0.01)
+        if deadline.fired:
+            kill()
+            raise deadline.error()
+    finally:
+        selector.close()
+        if process.poll() is None:
+            kill()
+        for stream in (process.stdout, process.stderr):
+            stream.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
     return ProcessResult(process.returncode, bytes(out), bytes(err), cut)
