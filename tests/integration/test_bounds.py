@@ -725,3 +725,33 @@ def test_abandon_all_is_registered_for_interpreter_exit() -> None:
 def _no_refusing() -> Iterator[None]:
     yield
     assert not limits._REFUSING
+
+
+# --------------------------------------------------------------------------- in the running app
+
+
+@pytest.mark.parametrize("kind", ["hangs", "fails"])
+async def test_a_bad_plugin_is_the_panes_error_not_loading_for_ever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    kind: str) -> None:
+    from cockpit.app import CockpitApp, connect
+    from cockpit.config import build_settings
+    from cockpit.models import FeedState
+    from tests.ui.harness import wait_for
+
+    monkeypatch.setattr(kubeauth, "PLUGIN_SECONDS", 1.0)
+    body = "time.sleep(600)" if kind == "hangs" else OSC52_AND_TOKEN
+    command = plugin(tmp_path, "helper.py", body)
+    with HostileServer(authenticated({"tok-1"})) as server:
+        path = write_kubeconfig(tmp_path, server.url, exec_user(command))
+        settings = build_settings({"kubeconfig": str(path), "app": "a", "rollout": "r"})
+        app = CockpitApp(settings, connect(settings), tick=False)
+        async with app.run_test(size=(160, 40)) as pilot:
+            pane = app.dashboard.active().pane("rollout")
+            await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.status.state is FeedState.ERROR,
+                           timeout=10, what="the Rollout pane to say why")
+            error = pane.snapshot.status.error
+            screen = app.export_screenshot()
+            assert app.is_running
+    expected = "did not answer within 1s" if kind == "hangs" else "failed (exit 1): login failed for <redacted>"
+    assert f"credential plugin helper.py {expected}" in error
+    assert "\x1b" not in screen and "c2VjcmV0" not in screen and "eyJhbGci" not in screen
