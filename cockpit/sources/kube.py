@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,10 +173,10 @@ class KubeContext:
         except SourceError as err:
             raise ConfigError(f"kubeconfig {path}, context '{name}': {err}") from None
         except ConfigException as err:
-            raise ConfigError(f"kubeconfig {path}, context '{name}': {kubeauth.limits_clean(str(err))}") from None
+            raise ConfigError(f"kubeconfig {path}, context '{name}': {kubeauth.config_words(str(err))}") from None
         except Exception as err:  # malformed certificates, ...
             raise ConfigError(f"kubeconfig {path}, context '{name}': {type(err).__name__}: "
-                              f"{kubeauth.limits_clean(str(err))}") from None
+                              f"{kubeauth.config_words(str(err))}") from None
         cfg.retries = False  # a refused connection is an answer: say so at once instead of retrying silently
         api_client = client.ApiClient(configuration=cfg)
         bound_pool_manager(api_client.rest_client.pool_manager)

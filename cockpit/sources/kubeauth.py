@@ -173,7 +173,7 @@ def run_exec_plugin(exec_config: Any, base_path: str | None, cluster: Any, *,
     try:
         provider = ExecProvider(exec_config, base_path, cluster)
     except ConfigException as err:
-        raise SourceError(ErrorKind.CONFIG, f"credential plugin {name}: {limits_clean(str(err))}") from None
+        raise SourceError(ErrorKind.CONFIG, f"credential plugin {name}: {config_words(str(err))}") from None
     except (KeyError, TypeError, AttributeError):
         raise SourceError(ErrorKind.CONFIG, f"credential plugin {name}: malformed exec section") from None
     mode = exec_config.safe_get("interactiveMode") or "IfAvailable"
@@ -212,12 +212,12 @@ def run_exec_plugin(exec_config: Any, base_path: str | None, cluster: Any, *,
             raise SourceError(ErrorKind.AUTH, f"credential plugin {name} printed an ExecCredential without {key}")
     if data["apiVersion"] != provider.api_version:
         raise SourceError(ErrorKind.AUTH, f"credential plugin {name} answered apiVersion "
-                                          f"{limits_clean(str(data['apiVersion']))}, the kubeconfig asks for "
-                                          f"{limits_clean(str(provider.api_version))}")
+                                          f"{config_words(str(data['apiVersion']))}, the kubeconfig asks for "
+                                          f"{config_words(str(provider.api_version))}")
     return data["status"]
 
 
-def limits_clean(text: str) -> str:
+def config_words(text: str) -> str:
     from cockpit.textsafe import clean
 
     return clean(redact_text(text), limit=200)

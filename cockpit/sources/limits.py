@@ -619,8 +619,8 @@ def run_process(
         try:
             return _communicate(process, deadline, kill, max_stdout=max_stdout, max_stderr=max_stderr, what=what)
         except SourceError as err:
-            own_timeout = err.kind is ErrorKind.TIMEOUT and (deadline.parent is None or deadline.parent.at > deadline.at)
-            if own_timeout:  # "did not answer" says more than "no complete answer" about a program
+            parent = deadline.parent
+            if err.kind is ErrorKind.TIMEOUT and (parent is None or parent.at > deadline.at):  # "did not answer" says more than "no complete answer" about a program
                 raise SourceError(ErrorKind.TIMEOUT, f"{what} did not answer within {seconds_words(seconds)}") \
                     from None
             raise

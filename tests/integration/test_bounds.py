@@ -123,7 +123,8 @@ def test_an_endless_watch_line_is_dropped_with_memory_bounded_then_relisted(tmp_
     assert errors[0] is not None and errors[0].kind is ErrorKind.TOO_LARGE
     assert str(errors[0]) == (f"watch event from the Kubernetes API at {server.url} (rollouts.argoproj.io) larger "
                               "than 16 MiB: connection dropped")
-    assert watch.last_lines is not None and watch.last_lines.peak_buffered <= limits.MAX_WATCH_EVENT_BYTES + limits.READ_CHUNK
+    assert watch.last_lines is not None
+    assert watch.last_lines.peak_buffered <= limits.MAX_WATCH_EVENT_BYTES + limits.READ_CHUNK
     assert peak < limits.MAX_WATCH_EVENT_BYTES + 12 * MiB, f"{peak / MiB:.0f} MiB held for one line"
     assert watches[0].sent < 48 * MiB, "the connection was not dropped at the limit"
     assert len(lists) >= 2, "the watch did not relist after dropping the stream"
@@ -435,8 +436,8 @@ def test_a_caller_can_see_what_it_waits_for_and_cancel_it(tmp_path: Path) -> Non
         assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], SourceError)
     assert outcome[0].kind is ErrorKind.CANCELLED
-    assert str(outcome[0]) == f"stopped waiting for the Kubernetes API at {server.url} (GET {ROLLOUT_PATH}/checkout): " \
-                              "cancelled"
+    assert str(outcome[0]) == (f"stopped waiting for the Kubernetes API at {server.url} "
+                               f"(GET {ROLLOUT_PATH}/checkout): cancelled")
 
 
 # --------------------------------------------------------------------------- kinds
@@ -446,7 +447,8 @@ def test_a_secret_on_the_rollouts_watch_is_dropped_and_said_once(tmp_path: Path)
     def route(request: Request, wire: Wire) -> None:
         if request.query.get("watch") == "true":
             wire.head()
-            for obj in (SECRET, rollout("checkout", rv="10"), dict(SECRET, metadata={"name": "b", "namespace": "shop"})):
+            other = dict(SECRET, metadata={"name": "b", "namespace": "shop"})
+            for obj in (SECRET, rollout("checkout", rv="10"), other):
                 wire.chunk(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
             wire.chunk(json.dumps({"type": "ADDED", "object": {"kind": "Rollout", "apiVersion": "argoproj.io/v2",
                                                                "metadata": {"name": "v2"}}}).encode() + b"\n")
