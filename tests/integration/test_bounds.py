@@ -470,8 +470,9 @@ def test_a_secret_on_the_rollouts_watch_is_dropped_and_said_once(tmp_path: Path)
         states = run_watch(watch, until=1)
     assert set(watch.cache) == {"shop/canary", "shop/checkout"}
     assert all(obj.get("kind") == "Rollout" for items in changes for obj in items.values())
-    # the listed Secret, then per stream: 2 Secrets and a Rollout of another version (the stream ran 2+ times)
-    assert watch.dropped >= 4 and (watch.dropped - 1) % 3 == 0
+    # the listed Secret, then per stream 2 Secrets and a Rollout of another version (a second stream may be cut
+    # short by the stop)
+    assert watch.dropped >= 4
     noted = [s.note for s in states if s.note]
     assert noted and noted[0] == ("ignored 1 object of another kind on the rollouts.argoproj.io watch "
                                   "(first: a Secret (v1))")
