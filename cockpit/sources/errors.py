@@ -18,6 +18,8 @@ class ErrorKind(str, Enum):
     SERVER = "server"  # 5xx
     BAD_DATA = "bad_data"  # malformed body
     CONFIG = "config"  # our own configuration is wrong
+    TOO_LARGE = "too_large"  # an answer (or one watch event) over its size limit: not read
+    CANCELLED = "cancelled"  # the caller stopped waiting (Cancel, quitting)
 
 
 class SourceError(Exception):

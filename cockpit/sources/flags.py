@@ -10,22 +10,22 @@ a URL the team configures and reads the flag out of the JSON.  Shapes understood
 * a list of ``{"name"|"key": ..., "enabled": ..., "value": ...}`` objects (``{"features": [...]}`` too);
 * one flag object: ``{"enabled": true}``, optionally with ``name`` and ``value``.
 
-The body is untrusted: it is size-capped, and only the fields above are read.
+The body is untrusted: it is size-capped (``MAX_BODY_BYTES``), the request has a total deadline (``timeout``
+covers connect, headers, body and any redirect: a server dripping bytes is cut there), and only the fields
+above are read.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.sources import limits
 from cockpit.sources.errors import ErrorKind, SourceError
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BODY_BYTES = limits.MAX_FLAG_BYTES
 _EXCERPT = 300
 
 
@@ -49,8 +49,7 @@ def fetch_flag(
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise SourceError(ErrorKind.CONFIG, f"flag URL {url!r} must start with http:// or https://")
-    request = urllib.request.Request(url, headers={"Accept": "application/json", **dict(headers or {})})
-    body = _get(request, url, timeout)
+    body = _get(url, {"Accept": "application/json", **dict(headers or {})}, timeout)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -58,26 +57,58 @@ def fetch_flag(
     return parse_flag(document, key, url)
 
 
-def _get(request: urllib.request.Request, url: str, timeout: float) -> bytes:
+def _get(url: str, headers: dict[str, str], timeout: float) -> bytes:
+    import requests
+
+    session = requests.Session()
+    adapter = limits.bounded_adapter(limit=MAX_BODY_BYTES, what=f"the flag provider at {url}", seconds=timeout,
+                                     max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
-            body = response.read(MAX_BODY_BYTES + 1)
-    except urllib.error.HTTPError as err:
-        kind = {401: ErrorKind.AUTH, 403: ErrorKind.FORBIDDEN, 404: ErrorKind.NOT_FOUND}.get(err.code)
-        if kind is None:
-            kind = ErrorKind.SERVER if err.code >= 500 else ErrorKind.BAD_DATA
-        raise SourceError(kind, f"flag provider at {url} answered HTTP {err.code}", status=err.code) from None
-    except urllib.error.URLError as err:
-        if isinstance(err.reason, (TimeoutError, socket.timeout)):
-            raise SourceError(ErrorKind.TIMEOUT, f"flag provider at {url} did not answer in {timeout:g}s") from None
-        raise SourceError(ErrorKind.UNREACHABLE, f"flag provider at {url} unreachable: {err.reason}") from None
-    except (TimeoutError, socket.timeout):
+        with limits.Deadline(timeout, f"the flag provider at {url}"):
+            response = session.get(url, headers=headers, timeout=timeout)
+    except SourceError as err:
+        if err.kind is ErrorKind.TOO_LARGE:
+            raise SourceError(ErrorKind.TOO_LARGE, f"flag provider at {url} sent more than {MAX_BODY_BYTES} bytes") \
+                from None
+        raise
+    except requests.exceptions.Timeout:
         raise SourceError(ErrorKind.TIMEOUT, f"flag provider at {url} did not answer in {timeout:g}s") from None
-    except OSError as err:
-        raise SourceError(ErrorKind.UNREACHABLE, f"flag provider at {url} unreachable: {err}") from None
-    if len(body) > MAX_BODY_BYTES:
-        raise SourceError(ErrorKind.BAD_DATA, f"flag provider at {url} sent more than {MAX_BODY_BYTES} bytes")
-    return body
+    except requests.exceptions.RequestException as err:
+        raise SourceError(ErrorKind.UNREACHABLE, f"flag provider at {url} unreachable: {_reason(err)}") from None
+    finally:
+        session.close()
+    if response.status_code >= 400:
+        code = response.status_code
+        kind = {401: ErrorKind.AUTH, 403: ErrorKind.FORBIDDEN, 404: ErrorKind.NOT_FOUND}.get(code)
+        if kind is None:
+            kind = ErrorKind.SERVER if code >= 500 else ErrorKind.BAD_DATA
+        raise SourceError(kind, f"flag provider at {url} answered HTTP {code}", status=code)
+    return response.content
+
+
+def _reason(err: BaseException) -> str:
+    """Why the connection failed, in a few words (never the exception text: it carries the URL and headers)."""
+    import socket
+    import ssl
+
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [err]
+    while todo and len(seen) < 32:
+        current = todo.pop()
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        todo.extend(e for e in (getattr(current, "reason", None), current.__cause__, current.__context__,
+                                *current.args) if isinstance(e, BaseException))
+    for types, words in (((ConnectionRefusedError,), "connection refused"), ((socket.gaierror,), "unknown host"),
+                         ((ssl.SSLError,), "TLS failed"), ((ConnectionResetError,), "connection reset")):
+        if any(isinstance(e, types) for e in seen):
+            return words
+    if any("NameResolution" in type(e).__name__ for e in seen):
+        return "unknown host"
+    return "connection failed"
 
 
 def parse_flag(document: Any, key: str | None, source_url: str = "") -> FlagState:

@@ -124,7 +124,13 @@ def _run(repo: Any, *args: str, timeout: float) -> bytes:
     """One git command in ``repo``, killed after ``timeout`` seconds; stdout as bytes."""
     import git
 
+    from cockpit.sources import limits
+
     command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args]
+    deadline = limits.current()  # a caller's total budget (planning) or cancel: no git command outlives it
+    if deadline is not None:
+        deadline.check()
+        timeout = min(timeout, max(0.1, deadline.remaining()))
     try:
         return repo.git.execute(
             command,
@@ -138,6 +144,8 @@ def _run(repo: Any, *args: str, timeout: float) -> bytes:
     except git.GitCommandError as err:
         stderr = (err.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
         if "Timeout" in str(err):
+            if deadline is not None and deadline.fired:
+                raise deadline.error() from None
             raise SourceError(ErrorKind.TIMEOUT, f"git {args[0]} took longer than {timeout:g}s") from None
         raise SourceError(ErrorKind.BAD_DATA, f"git {args[0]} failed: {stderr or err.status}") from None
 

@@ -7,6 +7,13 @@ A :class:`ResourceWatch` keeps a local cache of one kind (namespace + selectors)
 callbacks.  It never polls: it lists once, then follows a watch from the list's resourceVersion; when the server
 says the version is too old (410 Gone) it relists; when the connection breaks it resumes from the last version
 seen, after a capped exponential backoff.
+
+Every request is bounded (:mod:`cockpit.sources.limits`): a total deadline (``REQUEST_SECONDS`` for one object,
+``LIST_SECONDS`` for a list and all its pages, ``watch_seconds + WATCH_SLACK`` for a watch stream) enforced by
+shutting the socket down, whatever the server does; at most ``MAX_OBJECT_BYTES`` per object answer or watch
+event, ``MAX_LIST_BYTES``/``MAX_LIST_ITEMS`` per list (read in pages of ``LIST_PAGE_SIZE``), 1 MiB of an error
+body.  Objects whose ``kind``/``apiVersion`` is not the resource's are dropped and counted (a list or watch only
+ever yields what it asked for).  Exec credential plugins run through :mod:`cockpit.sources.kubeauth`.
 """
 
 from __future__ import annotations
@@ -14,14 +21,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cockpit.config import ConfigError
+from cockpit.sources import limits
 from cockpit.sources.errors import ErrorKind, SourceError
+from cockpit.sources.limits import Deadline
 
 # Read when used, not when defined, so a test (or a later setting) can shorten them.
 CONNECT_TIMEOUT = 3.0
@@ -29,6 +37,10 @@ READ_TIMEOUT = 10.0
 WATCH_SECONDS = 60  # server-side timeoutSeconds: a quiet watch still wakes up this often
 BACKOFF_FIRST = 1.0  # first retry delay after a failed list/watch, doubled up to BACKOFF_CAP
 BACKOFF_CAP = 20.0
+REQUEST_SECONDS = 30.0  # total for one get/patch/create/review: connect + headers + body
+LIST_SECONDS = 120.0  # total for one list, all its pages
+WATCH_SLACK = 30.0  # a watch stream may last watch_seconds + this, then it is cut and resumed
+MAX_ERROR_BODY = 1024 * 1024  # an error answer (a Status) is read up to this much, the rest dropped
 
 
 @dataclass(frozen=True)
@@ -142,28 +154,38 @@ class KubeContext:
         self.user = user
         self.namespace = namespace
 
+        self.dropped: dict[str, int] = {}  # resource -> objects of another kind dropped from its lists
+
     @classmethod
     def from_kubeconfig(cls, path: Path, name: str) -> "KubeContext":
-        from kubernetes import client, config
+        """The context's client.  Exec credential plugins run now (bounded: ``kubeauth.PLUGIN_SECONDS``); one
+        that fails or hangs is a ConfigError with its cleaned, redacted stderr."""
+        from kubernetes import client
         from kubernetes.config.config_exception import ConfigException
+
+        from cockpit.sources import kubeauth
+        from cockpit.textsafe import clean
 
         data = read_kubeconfig(path)
         cfg = client.Configuration()
         try:
-            config.load_kube_config(config_file=str(path), context=name, client_configuration=cfg,
-                                    persist_config=False)
-        except ConfigException as err:
+            kubeauth.load(path, name, cfg)
+        except SourceError as err:
             raise ConfigError(f"kubeconfig {path}, context '{name}': {err}") from None
-        except Exception as err:  # malformed certificates, exec plugins that fail, ...
-            raise ConfigError(f"kubeconfig {path}, context '{name}': {type(err).__name__}: {err}") from None
+        except ConfigException as err:
+            raise ConfigError(f"kubeconfig {path}, context '{name}': {kubeauth.config_words(str(err))}") from None
+        except Exception as err:  # malformed certificates, ...
+            raise ConfigError(f"kubeconfig {path}, context '{name}': {type(err).__name__}: "
+                              f"{kubeauth.config_words(str(err))}") from None
         cfg.retries = False  # a refused connection is an answer: say so at once instead of retrying silently
         api_client = client.ApiClient(configuration=cfg)
+        bound_pool_manager(api_client.rest_client.pool_manager)
         user, namespace = "", None
         for entry in data.get("contexts") or []:
             if isinstance(entry, dict) and entry.get("name") == name and isinstance(entry.get("context"), dict):
                 user = str(entry["context"].get("user") or "")
                 namespace = entry["context"].get("namespace")
-        return cls(name, api_client, server=cfg.host, user=user, namespace=namespace)
+        return cls(name, api_client, server=clean(cfg.host, limit=200), user=user, namespace=namespace)
 
     # -- raw requests through the official client ------------------------------------------------------------
 
@@ -177,13 +199,46 @@ class KubeContext:
         content_type: str | None = None,
         timeout: tuple[float, float] | float | None = None,
         stream: bool = False,
+        deadline: Deadline | None = None,
+        seconds: float | None = None,
+        limit: int | None = None,
     ) -> Any:
-        """Send one request with the context's credentials; return parsed JSON (or the raw response if stream)."""
+        """Send one request with the context's credentials; return parsed JSON (or the raw response if stream).
+
+        The whole request (connect, headers, body) ends by ``deadline`` if given (the caller closes it; a stream
+        needs one), else within ``seconds`` (``REQUEST_SECONDS``) under whatever deadline is current (a caller's
+        cancel scope).  The body is read up to ``limit`` bytes (``MAX_OBJECT_BYTES``).  Raises SourceError."""
+        if stream and deadline is None:
+            raise ValueError("a streamed request needs a deadline the caller closes")
+        own = deadline is None
+        if deadline is None:
+            deadline = Deadline(REQUEST_SECONDS if seconds is None else seconds,
+                                f"the Kubernetes API at {self.server} ({method} {path})")
+        try:
+            with limits.using(deadline):
+                raw = self._send(method, path, query=query, body=body, content_type=content_type, timeout=timeout,
+                                 stream=stream, deadline=deadline,
+                                 limit=limits.MAX_OBJECT_BYTES if limit is None else limit)
+        finally:
+            if own:
+                deadline.close()
+        if stream:
+            return raw
+        try:
+            return json.loads(raw) if raw else None
+        except (ValueError, RecursionError):
+            raise SourceError(ErrorKind.BAD_DATA, f"malformed answer from the Kubernetes API for {path}") from None
+
+    def _send(self, method: str, path: str, *, query: list[tuple[str, Any]] | None, body: Any,
+              content_type: str | None, timeout: tuple[float, float] | float | None, stream: bool,
+              deadline: Deadline, limit: int, what: str = "") -> Any:
+        """The raw body (bytes), or the response if ``stream``; within ``deadline`` (current in this thread)."""
         if timeout is None:
             timeout = (CONNECT_TIMEOUT, READ_TIMEOUT)
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
+        deadline.check()
         try:
             response = self.api_client.call_api(
                 path,
@@ -197,32 +252,93 @@ class KubeContext:
                 _return_http_data_only=True,
             )
         except Exception as err:  # noqa: BLE001 - mapped to words right here
+            if deadline.fired:
+                raise deadline.error() from None
             raise map_error(err, method=method, path=path, server=self.server) from None
         if stream:
             return response
-        raw = response.data
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            raise SourceError(ErrorKind.BAD_DATA, f"malformed answer from the Kubernetes API for {path}") from None
+        return limits.read_body(response, limit=limit, deadline=deadline,
+                                what=what or f"answer from the Kubernetes API for {path}")
 
     def list(
-        self, resource: Resource, namespace: str | None, *, label_selector: str = "", field_selector: str = ""
+        self,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        on_dropped: Callable[[int, str], None] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
-        query: list[tuple[str, Any]] = []
-        if label_selector:
-            query.append(("labelSelector", label_selector))
-        if field_selector:
-            query.append(("fieldSelector", field_selector))
-        try:
-            data = self.request("GET", resource.collection_path(namespace), query=query)
-        except SourceError as err:
-            raise describe_list_error(err, resource, namespace) from None
-        if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
-            raise SourceError(ErrorKind.BAD_DATA, f"malformed {resource.kind} list from the Kubernetes API")
-        items = [item for item in data.get("items") or [] if isinstance(item, dict)]
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        return items, str(meta.get("resourceVersion") or "")
+        """Every object of ``resource`` (in pages), and the list's resourceVersion.
+
+        Bounded by ``LIST_SECONDS`` in all, ``MAX_LIST_BYTES`` and ``MAX_LIST_ITEMS``.  Items of another kind are
+        dropped; ``on_dropped(count, what they were)`` hears of them (else they are counted in ``dropped``)."""
+        where = f" in {namespace}" if resource.namespaced and namespace else ""
+        what = f"list of {resource.full_name}{where}"
+        items: list[dict[str, Any]] = []
+        total = 0
+        resource_version = ""
+        token = ""
+        paged = True
+        with Deadline(LIST_SECONDS, f"the Kubernetes API at {self.server} ({what})") as deadline:
+            while True:
+                query: list[tuple[str, Any]] = []
+                if label_selector:
+                    query.append(("labelSelector", label_selector))
+                if field_selector:
+                    query.append(("fieldSelector", field_selector))
+                if paged:
+                    query.append(("limit", str(limits.LIST_PAGE_SIZE)))
+                if token:
+                    query.append(("continue", token))
+                room = limits.MAX_LIST_BYTES - total
+                try:
+                    with limits.using(deadline):
+                        raw = self._send("GET", resource.collection_path(namespace), query=query, body=None,
+                                         content_type=None, timeout=None, stream=False, deadline=deadline,
+                                         limit=room, what=what)
+                except SourceError as err:
+                    if err.kind is ErrorKind.TOO_LARGE:
+                        raise limits.too_large(what, limits.MAX_LIST_BYTES) from None
+                    if err.kind is ErrorKind.GONE and token:
+                        # the continue token expired (the list took longer than etcd keeps its snapshot): as
+                        # client-go's pager does, list everything in one answer instead
+                        items, total, token, paged = [], 0, "", False
+                        continue
+                    raise describe_list_error(err, resource, namespace) from None
+                total += len(raw)
+                try:
+                    data = json.loads(raw) if raw else None
+                except (ValueError, RecursionError):
+                    data = None
+                if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+                    raise SourceError(ErrorKind.BAD_DATA, f"malformed {resource.kind} list from the Kubernetes API")
+                list_kind = data.get("kind")
+                if isinstance(list_kind, str) and list_kind not in (f"{resource.kind}List", "List"):
+                    raise SourceError(ErrorKind.BAD_DATA, f"the Kubernetes API answered a {clean_word(list_kind)} "
+                                                          f"when asked for {resource.full_name}")
+                page = [item for item in data.get("items") or [] if isinstance(item, dict)]
+                kept = [item for item in page if kind_matches(item, resource)]
+                if len(kept) != len(page):
+                    strays = [item for item in page if not kind_matches(item, resource)]
+                    self._dropped(resource, strays, on_dropped)
+                items.extend(kept)
+                if len(items) > limits.MAX_LIST_ITEMS:
+                    raise SourceError(ErrorKind.TOO_LARGE, f"{what} has more than {limits.MAX_LIST_ITEMS} "
+                                                           "objects: not read")
+                meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+                if not resource_version or not token:
+                    resource_version = str(meta.get("resourceVersion") or "")
+                token = meta.get("continue") if isinstance(meta.get("continue"), str) else ""
+                if not token or not paged:
+                    return items, resource_version
+
+    def _dropped(self, resource: Resource, strays: list[dict[str, Any]],
+                 on_dropped: Callable[[int, str], None] | None) -> None:
+        if on_dropped is not None:
+            on_dropped(len(strays), stray_words(strays[0]))
+        else:
+            self.dropped[resource.full_name] = self.dropped.get(resource.full_name, 0) + len(strays)
 
     def get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         try:
@@ -231,7 +347,37 @@ class KubeContext:
             if err.kind is ErrorKind.NOT_FOUND:
                 return None
             raise
+        if isinstance(data, dict) and not kind_matches(data, resource):
+            raise SourceError(ErrorKind.BAD_DATA, f"the Kubernetes API answered {stray_words(data)} when asked for "
+                                                  f"the {resource.kind} {name}")
         return data if isinstance(data, dict) else None
+
+
+def kind_matches(obj: dict[str, Any], resource: Resource) -> bool:
+    """False when the object says it is something else (a kind or apiVersion present and not the resource's)."""
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if kind is not None and kind != resource.kind:
+        return False
+    return api_version is None or api_version == resource.api_version
+
+
+def clean_word(value: Any) -> str:
+    from cockpit.textsafe import clean
+
+    return clean(value, limit=80)
+
+
+def stray_words(obj: dict[str, Any]) -> str:
+    """"a Secret (v1)": what an object of the wrong kind says it is, short and safe to show."""
+    kind = clean_word(obj.get("kind") or "object")
+    api_version = obj.get("apiVersion")
+    return f"a {kind}" + (f" ({clean_word(api_version)})" if api_version is not None else "")
+
+
+def bound_pool_manager(pool_manager: Any) -> Any:
+    """The client's urllib3 pool manager, made to obey deadlines and to read error answers only so far."""
+    limits.install(pool_manager, error_body_limit=MAX_ERROR_BODY)
+    return pool_manager
 
 
 def _status_message(body: Any) -> str:
@@ -299,7 +445,7 @@ def describe_list_error(err: SourceError, resource: Resource, namespace: str | N
             f"{resource.product or resource.group} not installed in this cluster (no {resource.full_name} API)",
             status=404,
         )
-    if err.kind in (ErrorKind.FORBIDDEN, ErrorKind.AUTH):
+    if err.kind in (ErrorKind.FORBIDDEN, ErrorKind.AUTH) and err.status in (401, 403):  # not a credential plugin
         verb = "list"
         return SourceError(err.kind, f"{err.message.split(':')[0]}: cannot {verb} {resource.full_name}{where}",
                            status=err.status)
@@ -333,6 +479,7 @@ class WatchState:
     error: SourceError | None = None
     retry_in: float = 0.0
     synced: bool = False  # the cache holds a complete list
+    note: str = ""  # something the pane should say once it happened, e.g. objects of another kind dropped
 
 
 class ResourceWatch:
@@ -340,6 +487,9 @@ class ResourceWatch:
 
     ``on_change(items)`` gets the full cache (dicts keyed by namespace/name) after every change;
     ``on_state(state)`` gets transitions.  Both are called from the watch thread.
+
+    Objects the server sends whose ``kind``/``apiVersion`` is not the resource's are dropped and counted in
+    ``dropped``; the first one makes ``on_state`` hear a state whose ``note`` says so (and later states keep it).
     """
 
     def __init__(
@@ -361,17 +511,28 @@ class ResourceWatch:
         self._label_selector = label_selector  # None = not known yet: wait
         self.field_selector = field_selector
         self.on_change = on_change
-        self.on_state = on_state
+        self._on_state = on_state
         self.watch_seconds = WATCH_SECONDS if watch_seconds is None else watch_seconds
         self.backoff = backoff or Backoff()
         self.cache: dict[str, dict[str, Any]] = {}
+        self.dropped = 0  # objects of another kind the server sent (lists and events)
+        self.note = ""
+        self._last_state: WatchState | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._response: Any = None
+        self._scope: Deadline | None = None  # the running list or stream: cancelled to interrupt it
         self._generation = 0  # bumps when the selector changes: the running stream is abandoned
         self._gone = False  # the last stream ended with a 410 ERROR event
         self._events = 0  # ADDED/MODIFIED/DELETED events on the last stream
+        self.last_lines: limits.LineReader | None = None  # the last stream's line reader (its counters)
+
+    def on_state(self, state: WatchState) -> None:
+        if self.note and not state.note:
+            state = WatchState(state.phase, state.error, state.retry_in, state.synced, self.note)
+        self._last_state = state
+        self._on_state(state)
 
     # -- control from other threads ------------------------------------------------------------------------
 
@@ -393,6 +554,9 @@ class ResourceWatch:
 
     def _interrupt(self) -> None:
         self._wake.set()
+        scope = self._scope
+        if scope is not None:
+            scope.cancel("the watch was stopped or changed")
         response = self._response
         if response is not None:
             try:
@@ -403,6 +567,16 @@ class ResourceWatch:
                 response.close()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _drop(self, count: int, words: str) -> None:
+        """Objects of another kind arrived: count them; say so the first time."""
+        first = not self.dropped
+        self.dropped += count
+        self.note = (f"ignored {self.dropped} object{'s' if self.dropped != 1 else ''} of another kind on the "
+                     f"{self.resource.full_name} watch (first: {words})")
+        if first:
+            last = self._last_state or WatchState("connected", synced=bool(self.cache))
+            self.on_state(WatchState(last.phase, last.error, last.retry_in, last.synced, self.note))
 
     # -- the loop --------------------------------------------------------------------------------------------
 
@@ -423,17 +597,23 @@ class ResourceWatch:
                 self._sleep(5.0)
                 continue
             fresh = not resource_version
+            scope = Deadline(None, f"the {self.resource.full_name} watch", parent=False)
+            self._scope = scope
+            if self._stopped.is_set() or generation != self._generation:
+                scope.cancel("the watch was stopped or changed")
             try:
-                if fresh:
-                    self.on_state(WatchState("relisting" if synced else "listing", synced=synced))
-                    items, resource_version = self.ctx.list(
-                        self.resource, self.namespace, label_selector=selector, field_selector=self.field_selector
-                    )
-                    self.cache = {_key(item): item for item in items}
-                    synced = True
-                    self.on_change(dict(self.cache))
-                self.on_state(WatchState("connected", synced=True))
-                resource_version = self._follow(selector, resource_version, generation, cancelled)
+                with scope:
+                    if fresh:
+                        self.on_state(WatchState("relisting" if synced else "listing", synced=synced))
+                        items, resource_version = self.ctx.list(
+                            self.resource, self.namespace, label_selector=selector,
+                            field_selector=self.field_selector, on_dropped=self._drop,
+                        )
+                        self.cache = {_key(item): item for item in items}
+                        synced = True
+                        self.on_change(dict(self.cache))
+                    self.on_state(WatchState("connected", synced=True))
+                    resource_version = self._follow(selector, resource_version, generation, cancelled)
                 if self._gone:
                     raise SourceError(ErrorKind.GONE, "410 Gone: resourceVersion too old", status=410)
                 gone_after_list = 0
@@ -455,18 +635,23 @@ class ResourceWatch:
                         continue
                     err = SourceError(ErrorKind.GONE, "410 Gone: the watch expires even right after a fresh "
                                                       "list; relisting with backoff", status=410)
-                if err.kind is ErrorKind.BAD_DATA:
+                if err.kind in (ErrorKind.BAD_DATA, ErrorKind.TOO_LARGE):
                     resource_version = ""  # we may have missed an event: relist
                 delay = self.backoff.next()
                 self.on_state(WatchState("retrying", error=err, retry_in=delay, synced=synced))
                 self._sleep(delay)
+            finally:
+                self._scope = None
             if generation != self._generation:
                 resource_version = ""
                 synced = False
         self.on_state(WatchState("stopped", synced=synced))
 
     def _follow(self, selector: str, resource_version: str, generation: int, cancelled: Callable[[], bool]) -> str:
-        """Follow one watch stream; return the resourceVersion to resume from ("" = relist)."""
+        """Follow one watch stream; return the resourceVersion to resume from ("" = relist).
+
+        The stream lasts at most ``watch_seconds + WATCH_SLACK`` (a server that ignores ``timeoutSeconds`` is
+        cut there and the watch resumed); one event may be at most ``MAX_WATCH_EVENT_BYTES``."""
         query: list[tuple[str, Any]] = [
             ("watch", "true"),
             ("resourceVersion", resource_version),
@@ -478,50 +663,62 @@ class ResourceWatch:
         if self.field_selector:
             query.append(("fieldSelector", self.field_selector))
         self._gone, self._events = False, 0
-        response = self.ctx.request(
-            "GET",
-            self.resource.collection_path(self.namespace),
-            query=query,
-            timeout=(CONNECT_TIMEOUT, self.watch_seconds + READ_TIMEOUT),
-            stream=True,
-        )
-        self._response = response
-        try:
-            for line in _lines(response, server=self.ctx.server):
-                if self._stopped.is_set() or cancelled() or generation != self._generation:
-                    return resource_version
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    raise SourceError(ErrorKind.BAD_DATA, "watch stream sent a malformed event") from None
-                if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
-                    raise SourceError(ErrorKind.BAD_DATA, "watch stream sent a malformed event")
-                kind, obj = event.get("type"), event["object"]
-                if kind == "ERROR":
-                    code = obj.get("code")
-                    if code == 410:
-                        self._gone = True
-                        return ""
-                    raise SourceError(ErrorKind.SERVER, f"watch error {code}: {obj.get('message', '')}")
-                meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-                resource_version = str(meta.get("resourceVersion") or resource_version)
-                if kind == "BOOKMARK":
-                    continue
-                key = _key(obj)
-                self._events += 1
-                if kind == "DELETED":
-                    self.cache.pop(key, None)
-                elif kind in ("ADDED", "MODIFIED"):
-                    self.cache[key] = obj
-                else:
-                    continue
-                self.on_change(dict(self.cache))
-        finally:
-            self._response = None
+        server = self.ctx.server
+        where = f" in {self.namespace}" if self.resource.namespaced and self.namespace else ""
+        with Deadline(self.watch_seconds + WATCH_SLACK,
+                      f"the {self.resource.full_name}{where} watch on the Kubernetes API at {server}") as deadline:
+            response = self.ctx.request(
+                "GET",
+                self.resource.collection_path(self.namespace),
+                query=query,
+                timeout=(CONNECT_TIMEOUT, self.watch_seconds + READ_TIMEOUT),
+                stream=True,
+                deadline=deadline,
+            )
+            self._response = response
+            reader = limits.LineReader(limits.MAX_WATCH_EVENT_BYTES,
+                                       f"watch event from the Kubernetes API at {server} ({self.resource.full_name})")
+            self.last_lines = reader
             try:
-                response.release_conn()
-            except Exception:  # noqa: BLE001
-                pass
+                for line in _lines(response, reader, server=server, deadline=deadline):
+                    if self._stopped.is_set() or cancelled() or generation != self._generation:
+                        return resource_version
+                    try:
+                        event = json.loads(line)
+                    except (ValueError, RecursionError):
+                        raise SourceError(ErrorKind.BAD_DATA, "watch stream sent a malformed event") from None
+                    if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
+                        raise SourceError(ErrorKind.BAD_DATA, "watch stream sent a malformed event")
+                    kind, obj = event.get("type"), event["object"]
+                    if kind == "ERROR":
+                        code = obj.get("code")
+                        if code == 410:
+                            self._gone = True
+                            return ""
+                        message = clean_word(obj.get("message", ""))
+                        raise SourceError(ErrorKind.SERVER, f"watch error {clean_word(code)}: {message}")
+                    if not kind_matches(obj, self.resource):
+                        self._drop(1, stray_words(obj))
+                        continue
+                    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+                    resource_version = str(meta.get("resourceVersion") or resource_version)
+                    if kind == "BOOKMARK":
+                        continue
+                    key = _key(obj)
+                    self._events += 1
+                    if kind == "DELETED":
+                        self.cache.pop(key, None)
+                    elif kind in ("ADDED", "MODIFIED"):
+                        self.cache[key] = obj
+                    else:
+                        continue
+                    self.on_change(dict(self.cache))
+            finally:
+                self._response = None
+                try:
+                    response.release_conn()
+                except Exception:  # noqa: BLE001
+                    pass
         return resource_version
 
 
@@ -530,22 +727,42 @@ def _key(obj: dict[str, Any]) -> str:
     return f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
 
 
-def _lines(response: Any, *, server: str) -> Iterator[str]:
-    """Complete lines of a chunked watch response; a cut in the middle of an event is an error, not an event."""
-    buffer = b""
+def _read_some(response: Any) -> bytes:
+    """What the stream has now, at most one read's worth (a watch event is not held back to fill a buffer)."""
+    if hasattr(response, "read1"):
+        return response.read1(limits.READ_CHUNK, decode_content=False)
+    return response.read(limits.READ_CHUNK, decode_content=False)
+
+
+def _lines(response: Any, reader: limits.LineReader, *, server: str, deadline: Deadline) -> Iterator[str]:
+    """Complete lines of a chunked watch response; a cut in the middle of an event is an error, not an event.
+
+    A line longer than the reader's limit ends the stream (TOO_LARGE).  When the deadline ends the stream
+    between events, that is the normal end of a watch; in the middle of one it is a TIMEOUT."""
     try:
-        for chunk in response.stream(amt=None, decode_content=False):
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
+        while True:
+            chunk = _read_some(response)
+            if not chunk:
+                break
+            for line in reader.feed(chunk):
                 if line.strip():
                     yield line.decode("utf-8", errors="replace")
     except SourceError:
         raise
     except Exception as err:  # noqa: BLE001
+        if deadline.fired:
+            stop = deadline.error()
+            if stop.kind is ErrorKind.CANCELLED or reader.buffered:
+                raise stop from None
+            return
         mapped = map_error(err, server=server)
-        if buffer.strip() and mapped.kind is ErrorKind.UNREACHABLE:
+        if reader.buffered and mapped.kind is ErrorKind.UNREACHABLE:
             raise SourceError(ErrorKind.UNREACHABLE, f"watch stream cut in the middle of an event ({mapped})") from None
         raise mapped from None
-    if buffer.strip():
+    if deadline.fired:
+        stop = deadline.error()
+        if stop.kind is ErrorKind.CANCELLED or reader.buffered:
+            raise stop
+        return
+    if reader.buffered:
         raise SourceError(ErrorKind.UNREACHABLE, "watch stream cut in the middle of an event")

@@ -28,6 +28,10 @@ Why the details are what they are:
   largest value per timestamp, the pessimistic reading for a latency SLO; ``last_note`` says so.
 * Every failure becomes a ``SourceError`` whose message names the server (URL without
   credentials) and the reason.  Request headers (tokens) never appear in a message.
+* ``timeout`` bounds each request in total (connect, headers and body: a server dripping one byte
+  at a time is cut there, :mod:`cockpit.sources.limits`), and an answer over
+  ``limits.MAX_PROMETHEUS_BYTES`` is not read: the session's adapter reads the body itself, bounded,
+  before the library parses it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from cockpit.models import LatencyView
+from cockpit.sources import limits
 from cockpit.sources.errors import ErrorKind, SourceError
 
 __all__ = ["DEFAULT_PROMQL_TEMPLATE", "PrometheusSource", "default_promql", "promql_string"]
@@ -158,17 +163,26 @@ class PrometheusSource:
         with self._lock:
             if self._client is None:
                 try:
+                    import requests
                     from prometheus_api_client import PrometheusConnect
                     from urllib3.util.retry import Retry
                 except ImportError as err:  # pragma: no cover - a broken install
                     raise SourceError(ErrorKind.CONFIG, f"prometheus-api-client is not installed ({err.name})") from err
+                retry = Retry(total=1, read=False, backoff_factor=0)
+                session = requests.Session()
+                session.verify = not self._disable_ssl
                 self._client = PrometheusConnect(
                     url=self.url,
                     headers=self._headers or None,
                     disable_ssl=self._disable_ssl,
-                    retry=Retry(total=1, read=False, backoff_factor=0),
+                    retry=retry,
                     timeout=self.timeout,  # type: ignore[arg-type]  # the library annotates int; requests takes float
+                    session=session,
                 )
+                # replaces the plain adapter the library mounted on the same prefix
+                session.mount(self.url, limits.bounded_adapter(
+                    limit=limits.MAX_PROMETHEUS_BYTES, what=f"Prometheus at {self._shown_url}",
+                    seconds=self.timeout, max_retries=retry))
             return self._client
 
     def close(self) -> None:
@@ -256,6 +270,8 @@ class PrometheusSource:
         from prometheus_api_client import PrometheusApiClientException
 
         where = self._shown_url
+        if isinstance(err, SourceError):  # a deadline or a size limit (limits.bounded_adapter)
+            return err
         if isinstance(err, PrometheusApiClientException):
             return self._http_error(str(err))
         if isinstance(err, requests.exceptions.JSONDecodeError):

@@ -11,6 +11,13 @@ boto3 is imported when an ``S3Source`` is built (on the main thread: clients are
 not), with the house timeouts.  Keys are untrusted and may contain any character: botocore asks for
 ``EncodingType=url`` and decodes the keys, so XML-hostile characters survive the round trip.
 
+Every ListObjectVersions request has a total deadline (``REQUEST_SECONDS``: connect, headers, body; botocore
+itself only bounds each read) and the walk one more (``WALK_SECONDS``); a page is read up to
+``limits.MAX_S3_PAGE_BYTES`` and the walk stops after ``limits.MAX_S3_PAGES`` pages or ``MAX_VERSIONS`` entries
+(the answer then says it is partial).  Both hooks use botocore's own HTTP session: its pool classes are wrapped
+(:func:`cockpit.sources.limits.install`) and a ``before-send`` handler sends the request and reads the body
+itself, bounded, before botocore parses it.
+
 The namespace check is here too because it is the other half of the same question; it is pure, fed the
 Namespace object (or None) that the Kubernetes source read.
 """
@@ -22,10 +29,13 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from cockpit.sources import limits
 from cockpit.sources.errors import ErrorKind, SourceError
 from cockpit.timefmt import parse_time
 
 MAX_VERSIONS = 100_000  # stop a walk over a huge prefix here and say the answer is partial
+REQUEST_SECONDS = 30.0  # one ListObjectVersions page, in total
+WALK_SECONDS = 120.0  # the whole walk, every page
 
 
 @dataclass(frozen=True)
@@ -95,21 +105,43 @@ class S3Source:
         session = boto3.session.Session(profile_name=profile, region_name=region)
         self.endpoint_url = endpoint_url or ""
         self.client = session.client("s3", endpoint_url=endpoint_url, config=config)
+        self._where = f"S3 at {endpoint_url}" if endpoint_url else "S3"
+        self._http = _bound_http_session(self.client)
+        self.client.meta.events.register("before-send.s3.ListObjectVersions", self._bounded_send)
+
+    def _bounded_send(self, request: Any, **_: Any) -> Any:
+        """Send one page request through botocore's session and read its body, bounded in time and size."""
+        from botocore.awsrequest import AWSResponse
+
+        what = f"{self._where} (a ListObjectVersions page)"
+        with limits.Deadline(REQUEST_SECONDS, what) as deadline:
+            deadline.check()
+            request.stream_output = True  # botocore's send() leaves the body to us
+            try:
+                response = self._http.send(request)
+            except Exception:
+                if deadline.fired:
+                    raise deadline.error() from None
+                raise
+            body = limits.read_body(response.raw, limit=limits.MAX_S3_PAGE_BYTES, what=f"a page from {self._where}",
+                                    deadline=deadline, decode_content=False)
+        return AWSResponse(request.url, response.status_code, response.headers, _Body(body))
 
     def _walk(self, bucket: str, prefix: str, limit: int) -> tuple[list[ObjectVersion], bool]:
         """Every version and delete marker under ``prefix``, newest first within each key."""
         found: list[ObjectVersion] = []
         truncated = False
         try:
-            paginator = self.client.get_paginator("list_object_versions")
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-                for raw in page.get("Versions", ()):
-                    found.append(_version(raw, marker=False))
-                for raw in page.get("DeleteMarkers", ()):
-                    found.append(_version(raw, marker=True))
-                if len(found) >= limit:
-                    truncated = True
-                    break
+            with limits.Deadline(WALK_SECONDS, f"{self._where} (listing {bucket})"):
+                paginator = self.client.get_paginator("list_object_versions")
+                for pages, page in enumerate(paginator.paginate(Bucket=bucket, Prefix=prefix), start=1):
+                    for raw in page.get("Versions", ()):
+                        found.append(_version(raw, marker=False))
+                    for raw in page.get("DeleteMarkers", ()):
+                        found.append(_version(raw, marker=True))
+                    if len(found) >= limit or pages >= limits.MAX_S3_PAGES:
+                        truncated = True
+                        break
         except Exception as err:  # noqa: BLE001 -- mapped to words below, never leaked as a botocore type
             raise _source_error(err, bucket) from None
         # By key, then newest first; S3 lists versions and markers apart, so merge them on time, the latest
@@ -144,6 +176,29 @@ class S3Source:
         return S3Evidence(bucket, prefix, since, tuple(markers), len(versions), truncated, self.endpoint_url)
 
 
+class _Body:
+    """A read body, in the shape botocore's AWSResponse reads (``raw.stream()``)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, *_: Any, **__: Any) -> Any:
+        yield self._data
+
+
+def _bound_http_session(client: Any) -> Any:
+    """botocore's HTTP session for ``client``, its connections made to obey deadlines (private attributes of
+    botocore's URLLib3Session, checked by the tests: a botocore that renames them fails there, not here)."""
+    session = client._endpoint.http_session
+    classes = getattr(session, "_pool_classes_by_scheme", None)
+    manager = getattr(session, "_manager", None)
+    if isinstance(classes, dict) and manager is not None:
+        wrapped = limits.deadline_pool_classes(classes)
+        session._pool_classes_by_scheme = wrapped
+        limits.install(manager)
+    return session
+
+
 def _stamp(when: datetime | None) -> float:
     return when.timestamp() if when is not None else float("-inf")
 
@@ -165,6 +220,8 @@ def _source_error(err: Exception, bucket: str) -> SourceError:
     """A botocore exception as a SourceError with the reason in words."""
     from botocore import exceptions as bex
 
+    if isinstance(err, SourceError):  # a deadline, a size limit
+        return err
     if isinstance(err, (bex.ConnectTimeoutError, bex.ReadTimeoutError)):
         return SourceError(ErrorKind.TIMEOUT, f"S3 did not answer in time listing {bucket}")
     if isinstance(err, (bex.EndpointConnectionError, bex.ConnectionError)):

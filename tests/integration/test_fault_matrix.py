@@ -469,7 +469,7 @@ def prometheus_error(status: int) -> tuple[str, bytes, list[tuple[str, str]]]:
 
 PROM_WORDS = {
     "refused": ("connection refused",),
-    "hang": ("did not answer within 1s",),
+    "hang": ("did not answer within 1s", "within 1s"),
     "http500": ("HTTP 500",),
     "http401": ("HTTP 401",),
     "http403": ("HTTP 403",),

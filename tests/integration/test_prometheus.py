@@ -211,7 +211,9 @@ def test_hanging_server_times_out_in_time(hanging_url: str) -> None:
     elapsed = time.monotonic() - started
     source.close()
     assert caught.value.kind is ErrorKind.TIMEOUT
-    assert str(caught.value) == f"Prometheus at {hanging_url} did not answer within 1s"
+    # the total deadline (connect + headers + body) usually ends it before the per-read timeout does
+    assert str(caught.value) in (f"Prometheus at {hanging_url} did not answer within 1s",
+                                 f"no complete answer from Prometheus at {hanging_url} within 1s")
     assert 0.9 <= elapsed < 2.0
 
 
