@@ -635,6 +635,8 @@ class DemoPlatform:
             template = _map(_map(ro.get("spec")).get("template"))
             if self._image(template) != image:
                 template["spec"]["containers"][0]["image"] = image
+                ro.setdefault("status", {}).update({"phase": "Progressing",
+                                                    "message": "more replicas need to be updated"})
                 self.kube.seed(ro)
                 self._scheduler.call_later(self.timing.rollout, lambda: self._template_changed(ns, scenario.ROLLOUT))
                 results.append({"group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout", "namespace": ns,
