@@ -513,7 +513,13 @@ def test_flag_flip_seeds_a_flag_turned_on_without_a_deploy(live: Live):
 
 @scenario_param("flag-flip")
 def test_flag_flip_through_the_admin_api(live: Live, monkeypatch):
-    planned = live.gateway.plan(build_action("flags.set", {"flag": scenario.FLAG, "enabled": "false"}, live.env))
+    action = build_action("flags.set", {"flag": scenario.FLAG, "enabled": "false"}, live.env)
+    read_only = Gateway(audit=AuditLog(live.audit_path.with_name("ro.jsonl")), read_only_reason=lambda ctx: "replay")
+    refused = read_only.execute(read_only.plan(action), PERSON, typed="y")
+    assert refused.outcome is Outcome.REFUSED and live.flag().enabled is True
+    assert [method for method, _ in live.platform.flags.requests if method == "PATCH"] == []
+
+    planned = live.gateway.plan(action)
     write = planned.writes[0]
     token = live.platform.flags.admin_token
     assert write.method == "PATCH" and write.body == {"enabled": False}
