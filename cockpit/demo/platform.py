@@ -163,7 +163,7 @@ class DemoPlatform:
         self.kubeconfig: Path = self.workdir / "kubeconfig"
         self.gitops_repo: Path | None = None
         self.origin: Path | None = None
-        self.revisions: dict[int, str] = dict(scenario_module_revisions())
+        self.revisions: dict[int, str] = _default_revisions()  # the real SHAs arrive in start()
         sc = self.scenario
         regress = sc.regress_ago if sc.regress_ago is not None else sc.ages[42]
         self.regress_at: float | None = (self.now - regress).timestamp()
@@ -946,7 +946,8 @@ class DemoPlatform:
         self._scheduler.call_later(max(self.timing.poll, 0.2), self._watch_s3)
 
 
-def scenario_module_revisions() -> dict[int, str]:
+def _default_revisions() -> dict[int, str]:
+    """``scenario.REVISIONS`` (a helper: inside ``DemoPlatform.__init__`` the name ``scenario`` is the argument)."""
     return dict(scenario.REVISIONS)
 
 
