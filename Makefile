@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
+DSTAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test bench install install-test prometheus clean
 
@@ -14,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e .
 	touch $@
 
+# the demo platform's extra (moto's S3 server)
+$(DSTAMP): pyproject.toml $(STAMP)
+	$(PIP) install -q -e '.[demo]'
+	touch $@
+
 $(TSTAMP): pyproject.toml $(STAMP)
 	$(PIP) install -q -e '.[test]'
 	touch $@
@@ -21,8 +27,9 @@ $(TSTAMP): pyproject.toml $(STAMP)
 install: $(STAMP)
 install-test: $(TSTAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/cockpit demo
+# make demo [SCENARIO=rollouts-abort]: one incident per regression class (cockpit demo --help lists them)
+demo: $(DSTAMP)
+	$(VENV)/bin/cockpit demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
 # The real Prometheus server (Debian package) for the integration tests.
 prometheus:

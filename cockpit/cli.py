@@ -32,7 +32,8 @@ def _positive_float(text: str) -> float:
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cockpit",
-        usage="cockpit [options] | cockpit demo [RUNBOOK-TO-DRILL] | cockpit replay FILE | cockpit drill RUNBOOK|--next",
+        usage="cockpit [options] | cockpit demo [RUNBOOK-TO-DRILL] [--scenario NAME] | cockpit replay FILE | "
+        "cockpit drill RUNBOOK|--next",
         description="The on-call's rollback cockpit: Argo CD history, the Argo Rollouts canary, its AnalysisRuns, "
         "the p99, the CNPG recovery window and Velero backups on one screen.",
         epilog="Subcommands: 'cockpit demo' runs the cockpit against an embedded demo platform (no cluster needed); "
@@ -64,6 +65,12 @@ def make_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--migrations-dir", metavar="DIR", help="SQL migrations in that repo (default migrations/)")
     evidence.add_argument("--flag-url", metavar="URL", help="feature-flag state as JSON (e.g. Flagsmith's flags API)")
     evidence.add_argument("--flag-key", metavar="NAME", help="the flag to read from that answer")
+    evidence.add_argument("--flag-admin-url", metavar="URL", help="the flag provider's admin API (Flagsmith) for "
+                          "flipping the flag from a runbook")
+    evidence.add_argument("--flag-environment-key", metavar="KEY", help="the flag provider's environment key")
+    evidence.add_argument("--flag-admin-token-env", metavar="VAR", help="environment variable holding the admin "
+                          "token (default FLAGSMITH_ADMIN_TOKEN; the token itself is never a flag or a setting)")
+    evidence.add_argument("--helm-release", metavar="NAME", help="Helm release that owns the workload")
     evidence.add_argument("--s3-endpoint", metavar="URL", help="S3 endpoint (default: AWS)")
     evidence.add_argument("--s3-bucket", metavar="NAME", help="versioned bucket to check for delete markers")
     evidence.add_argument("--s3-prefix", metavar="PREFIX", help="key prefix in that bucket")
@@ -75,6 +82,11 @@ def make_parser() -> argparse.ArgumentParser:
                          "committed to")
     session.add_argument("--next", dest="next_drill", action="store_true", help="with 'drill': name next month's "
                          "runbook from the rotation and exit")
+    from cockpit.demo.scenarios import SCENARIOS  # plain data, no backend
+
+    session.add_argument("--scenario", dest="demo_scenario", metavar="NAME", choices=list(SCENARIOS),
+                         help="with 'demo': the incident to play, one per regression class: "
+                         f"{', '.join(SCENARIOS)} (default: the one made for RUNBOOK, else forward-only)")
     parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill"], help=argparse.SUPPRESS)
     parser.add_argument("operand", nargs="?", help=argparse.SUPPRESS)
     return parser
@@ -86,25 +98,34 @@ def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, str | N
 
 
 def parse_command(argv: Sequence[str] | None = None) -> tuple[Settings, str | None, str | None, bool]:
+    settings, command, operand, next_drill, _scenario = parse_command_line(argv)
+    return settings, command, operand, next_drill
+
+
+def parse_command_line(argv: Sequence[str] | None = None) -> tuple[Settings, str | None, str | None, bool, str | None]:
+    """(settings, command, operand, --next, --scenario)."""
     parser = make_parser()
     args = parser.parse_args(argv)
-    values = {key: value for key, value in vars(args).items() if key not in ("command", "operand", "next_drill")}
+    if args.demo_scenario is not None and args.command != "demo":
+        parser.error("--scenario goes with 'demo': cockpit demo --scenario NAME")
+    values = {key: value for key, value in vars(args).items()
+              if key not in ("command", "operand", "next_drill", "demo_scenario")}
     if values.get("contexts"):
         values["contexts"] = tuple(values["contexts"])
     if args.command == "replay" and not args.operand:
         parser.error("replay needs the recording: cockpit replay FILE")
     if args.command is None and args.operand:
         parser.error(f"unexpected argument {args.operand!r}")
-    return build_settings(values), args.command, args.operand, bool(args.next_drill)
+    return build_settings(values), args.command, args.operand, bool(args.next_drill), args.demo_scenario
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        settings, command, operand, next_drill = parse_command(argv)
+        settings, command, operand, next_drill, scenario = parse_command_line(argv)
         if command == "demo":
             from cockpit.demo.platform import run_demo
 
-            return run_demo(settings, drill=operand)
+            return run_demo(settings, drill=operand, scenario=scenario)
         if command == "replay":
             from cockpit.replay import run_replay
 

@@ -65,6 +65,10 @@ class Settings:
     migrations_dir: str = "migrations/"
     flag_url: str | None = None  # plain HTTP GET returning JSON (e.g. Flagsmith's flags API)
     flag_key: str | None = None
+    flag_admin_url: str | None = None  # the flag provider's admin API base (Flagsmith: https://api.flagsmith.com)
+    flag_environment_key: str | None = None  # the environment whose flag is flipped (Flagsmith environment key)
+    flag_admin_token_env: str = "FLAGSMITH_ADMIN_TOKEN"  # the NAME of the env variable holding the admin token
+    helm_release: str | None = None  # a Helm release (installed with helm, not Argo CD) owning the workload
     s3_endpoint: str | None = None
     s3_bucket: str | None = None
     s3_prefix: str = ""
@@ -108,6 +112,7 @@ _STR_KEYS = {
     "kubeconfig", "namespace", "app", "argocd_namespace", "rollout", "cnpg_cluster", "cnpg_namespace",
     "velero_namespace", "prometheus_url", "promql", "service", "gitops_repo", "migrations_dir", "flag_url",
     "flag_key", "s3_endpoint", "s3_bucket", "s3_prefix", "tenant_namespace", "record", "drill_dir",
+    "flag_admin_url", "flag_environment_key", "flag_admin_token_env", "helm_release",
 }
 _FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours"}
 _INT_KEYS = {"recent_deploy_minutes"}

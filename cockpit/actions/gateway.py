@@ -14,7 +14,8 @@ This class adds, in one choke point, what they lack::
 * **RBAC**: one SelfSubjectAccessReview per distinct (verb, resource, subresource, namespace, name), so the UI
   can show an action as not permitted, and why, before anyone confirms it.
 * **dry-run**: ``dryRun=All`` for Kubernetes; for S3 a listing that proves the delete marker is still the latest
-  version; for git the revert on a scratch branch in a throwaway worktree; for helm ``helm rollback --dry-run``.
+  version; for git the revert on a scratch branch in a throwaway worktree; for helm ``helm rollback --dry-run``;
+  for other HTTP APIs (a flag provider) there is none, and the pre-check says so.
 * **audit**: one fsync'd record before each request is sent and one after its answer (``cockpit.actions.audit``);
   when the "before" record cannot be written the request is not sent.
 * **conflicts**: writes carry the resourceVersion they were built from; a 409 (or a failed JSON-patch ``test``
@@ -43,6 +44,7 @@ from cockpit.actions.requests import (
     Action,
     CommandWrite,
     GitWrite,
+    HttpWrite,
     KubeWrite,
     Risk,
     S3Write,
@@ -356,6 +358,10 @@ class Gateway:
             return gitops.dry_run(write)
         if isinstance(write, CommandWrite):
             return self._dry_run_command(write)
+        if isinstance(write, HttpWrite):
+            note = f"; {write.dry_run_note}" if write.dry_run_note else ""
+            return DryRunResult(None, f"no server-side dry-run for this API ({write.api}): nothing was checked on "
+                                      f"the server{note}")
         return DryRunResult(None, "no dry-run for this request")
 
     def _dry_run_kube(self, write: KubeWrite, planned: PlannedWrite) -> DryRunResult:
@@ -522,6 +528,10 @@ class Gateway:
             return gitops.send_revert(write)
         if isinstance(write, CommandWrite):
             return self._send_command(write)
+        if isinstance(write, HttpWrite):
+            from cockpit.actions import http
+
+            return http.send(write)
         return Outcome.FAILED, f"unknown request type {type(write).__name__}", None, None
 
     def _send_command(self, write: CommandWrite) -> tuple[Outcome, str, Any, int | None]:

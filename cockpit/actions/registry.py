@@ -29,12 +29,15 @@ class ActionEnv:
     kubeconfig: str | None = None  # passed to helm
     username: str = ""  # the person, for Argo CD's operation.initiatedBy ("" = the kube user)
     clock: Clock = field(default_factory=Clock)
+    flag_admin_url: str | None = None  # the flag provider's admin API (Flagsmith), settings.flag_admin_url
+    flag_environment_key: str | None = None  # settings.flag_environment_key
+    flag_admin_token_env: str | None = None  # the NAME of the environment variable holding the admin token
 
 
 @dataclass(frozen=True)
 class ActionSpec:
     id: str
-    needs: str  # kube | s3 | git
+    needs: str  # kube | s3 | git | flags
     required: tuple[str, ...]
     optional: tuple[str, ...]
     build: Callable[[ActionEnv, dict[str, Any]], Action] = field(repr=False)
@@ -188,6 +191,16 @@ def _git(env: ActionEnv, p: dict[str, Any]) -> Action:
                          base_branch=_opt(p, "base_branch"), context=context)
 
 
+def _flags(env: ActionEnv, p: dict[str, Any]) -> Action:
+    from cockpit.actions import flags
+
+    context = str(p.get("context") or (env.kube.name if env.kube is not None else "flags"))
+    return flags.set_flag(_opt(p, "admin_url") or env.flag_admin_url,
+                          _opt(p, "environment_key") or env.flag_environment_key,
+                          str(p["flag"]), _bool(p["enabled"], "enabled"), token_env=env.flag_admin_token_env,
+                          context=context, user=env.username)
+
+
 ACTIONS: dict[str, ActionSpec] = {
     spec.id: spec
     for spec in (
@@ -218,6 +231,8 @@ ACTIONS: dict[str, ActionSpec] = {
                    _velero, "create a Velero Restore"),
         ActionSpec("git.revert", "git", ("commit",), ("repo", "remote", "base_branch", "context"), _git,
                    "git revert on a new branch, pushed"),
+        ActionSpec("flags.set", "flags", ("flag", "enabled"), ("admin_url", "environment_key", "context"), _flags,
+                   "turn a feature flag on or off through the provider's admin API (Flagsmith)"),
     )
 }
 

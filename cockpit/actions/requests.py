@@ -1,6 +1,6 @@
 """The shapes of a write: what an action intends (:class:`Action`) and the exact requests it needs.
 
-Action modules (``rollouts``, ``argocd``, ``helm``, ``cnpg``, ``s3``, ``velero``, ``gitops``) only *build* these
+Action modules (``rollouts``, ``argocd``, ``helm``, ``cnpg``, ``s3``, ``velero``, ``gitops``, ``flags``) only *build* these
 objects; nothing here sends anything.  Sending is the gateway's job alone (``cockpit.actions.gateway``), so the
 read-only switch, the RBAC pre-check, the dry-run and the audit log cannot be bypassed by a new action.
 
@@ -238,7 +238,68 @@ class GitWrite:
         return "\n".join(shlex.join(argv) for argv in self.commands())
 
 
-Write = KubeWrite | S3Write | CommandWrite | GitWrite
+@dataclass(frozen=True)
+class HttpWrite:
+    """One JSON request to an HTTP API that is not Kubernetes (a flag provider's admin API).
+
+    The credential travels in ``secret_header`` (``Authorization``) and is never part of what is shown or audited:
+    ``describe()`` and ``display()`` name where it comes from (``secret_source``, e.g. ``$FLAGSMITH_ADMIN_TOKEN``)
+    instead.  There is no server-side dry-run for such APIs; ``dry_run_note`` says what the gateway checked instead.
+    """
+
+    method: str = "PATCH"
+    url: str = ""
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()  # shown and audited: nothing secret here
+    secret_header: str = ""  # e.g. "Authorization"
+    secret_scheme: str = ""  # e.g. "Token": the header value is "<scheme> <secret>"
+    secret: str = field(default="", compare=False, repr=False)
+    secret_source: str = ""  # where the secret came from, for the record ("$FLAGSMITH_ADMIN_TOKEN")
+    api: str = "HTTP API"  # the service in words ("Flagsmith admin API")
+    timeout: float = 10.0
+    dry_run_note: str = ""
+
+    backend = "http"
+
+    def _shown_headers(self) -> list[tuple[str, str]]:
+        shown = list(self.headers)
+        if self.secret_header:
+            placeholder = self.secret_source or "<redacted>"
+            shown.append((self.secret_header, f"{self.secret_scheme} {placeholder}".strip()))
+        if self.body is not None:
+            shown.append(("Content-Type", JSON))
+        return shown
+
+    def send_headers(self) -> dict[str, str]:
+        """The headers as sent (with the secret): for the gateway only, never for display or the audit."""
+        headers = {name: value for name, value in self.headers}
+        headers["Accept"] = JSON
+        if self.body is not None:
+            headers["Content-Type"] = JSON
+        if self.secret_header:
+            headers[self.secret_header] = f"{self.secret_scheme} {self.secret}".strip()
+        return headers
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "api": self.api,
+            "method": self.method,
+            "url": self.url,
+            "headers": {name: value for name, value in self._shown_headers()},
+            "body": self.body,
+        }
+
+    def display(self) -> str:
+        argv = ["curl", "-X", self.method, self.url]
+        for name, value in self._shown_headers():
+            argv += ["-H", f"{name}: {value}"]
+        if self.body is not None:
+            argv += ["-d", json.dumps(self.body, separators=(",", ":"))]
+        return shlex.join(argv)
+
+
+Write = KubeWrite | S3Write | CommandWrite | GitWrite | HttpWrite
 
 
 # --------------------------------------------------------------------------- the action

@@ -93,6 +93,10 @@ BUILTIN_KINDS: tuple[ResourceType, ...] = (
              status_subresource=True),
     _builtin("apps", "v1", "deployments", "Deployment", short_names=("deploy",), categories=("all",),
              status_subresource=True),
+    _builtin("", "v1", "resourcequotas", "ResourceQuota", short_names=("quota",), status_subresource=True,
+             has_generation=False),
+    _builtin("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",),
+             has_generation=True),
     SSAR,
 )
 

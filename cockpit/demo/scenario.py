@@ -63,23 +63,45 @@ def _source(tag: str, cpu: str) -> dict[str, Any]:
     }
 
 
-def application(now: datetime, revisions: dict[int, str] | None = None) -> dict[str, Any]:
+def application(
+    now: datetime,
+    revisions: dict[int, str] | None = None,
+    *,
+    ages: dict[int, timedelta] | None = None,
+    tags: dict[int, str] | None = None,
+    health: tuple[str, str] = ("Suspended", "Rollout is paused"),
+    auto_sync: bool = True,
+    sync_status: str = "Synced",
+    initiated_by: dict[int, dict[str, Any]] | None = None,
+    images: tuple[str, ...] = (f"{IMAGE}:v1.5.0", f"{IMAGE}:v1.5.1"),
+) -> dict[str, Any]:
+    """The Argo CD Application with history 39..42; the keyword options shape the other scenarios."""
     revisions = revisions or REVISIONS
+    ages = ages or DEPLOYED_AGO
+    tags = tags or {39: "v1.5.0", 40: "v1.5.0", 41: "v1.5.0", 42: "v1.5.1"}
+    initiated_by = initiated_by or {}
     # #40 raised the CPU request in the overlay's patch (a config change); #41 re-synced the same source;
-    # #42 bumped the image tag only.
-    sources = {39: _source("v1.5.0", "250m"), 40: _source("v1.5.0", "500m"), 41: _source("v1.5.0", "500m"),
-               42: _source("v1.5.1", "500m")}
+    # #42 bumped the image tag only (in the default incident).
+    cpus = {39: "250m", 40: "500m", 41: "500m", 42: "500m"}
+    sources = {hid: _source(tags[hid], cpus[hid]) for hid in (39, 40, 41, 42)}
     history = []
     for hid in (39, 40, 41, 42):
-        deployed = now - DEPLOYED_AGO[hid]
+        deployed = now - ages[hid]
         history.append({
             "id": hid,
             "revision": revisions[hid],
             "deployedAt": iso(deployed),
             "deployStartedAt": iso(deployed - timedelta(seconds=41)),
             "source": sources[hid],
-            "initiatedBy": {"automated": True},
+            "initiatedBy": initiated_by.get(hid) or {"automated": True},
         })
+    automated: dict[str, Any] = {"prune": True, "selfHeal": True}
+    if not auto_sync:
+        automated["enabled"] = False
+    health_status, health_message = health
+    status_health = {"status": health_status}
+    if health_message:
+        status_health["message"] = health_message
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -88,27 +110,28 @@ def application(now: datetime, revisions: dict[int, str] | None = None) -> dict[
                                 "tenant": "acme-books"}},
         "spec": {
             "project": "bookstore-platform",
-            "source": _source("v1.5.1", "500m"),
+            "source": _source(tags[42], "500m"),
             "destination": {"server": "https://kubernetes.default.svc", "namespace": APP_NAMESPACE},
-            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
+            "syncPolicy": {"automated": automated, "syncOptions": ["CreateNamespace=true"]},
             "revisionHistoryLimit": 10,
         },
         "status": {
-            "sync": {"status": "Synced", "revision": revisions[42],
-                     "comparedTo": {"source": _source("v1.5.1", "500m"),
+            "sync": {"status": sync_status, "revision": revisions[42],
+                     "comparedTo": {"source": _source(tags[42], "500m"),
                                     "destination": {"server": "https://kubernetes.default.svc",
                                                     "namespace": APP_NAMESPACE}}},
-            "health": {"status": "Suspended", "message": "Rollout is paused"},
+            "health": status_health,
             "history": history,
             "operationState": {
-                "operation": {"sync": {"revision": revisions[42]}, "initiatedBy": {"automated": True}},
+                "operation": {"sync": {"revision": revisions[42]},
+                              "initiatedBy": initiated_by.get(42) or {"automated": True}},
                 "phase": "Succeeded",
                 "message": "successfully synced (all tasks run)",
-                "startedAt": iso(now - DEPLOYED_AGO[42] - timedelta(seconds=41)),
-                "finishedAt": iso(now - DEPLOYED_AGO[42]),
+                "startedAt": iso(now - ages[42] - timedelta(seconds=41)),
+                "finishedAt": iso(now - ages[42]),
             },
             "reconciledAt": iso(now - timedelta(seconds=40)),
-            "summary": {"images": [f"{IMAGE}:v1.5.0", f"{IMAGE}:v1.5.1"]},
+            "summary": {"images": list(images)},
         },
     }
 
@@ -261,6 +284,107 @@ def analysis_run(rollout_uid: str, now: datetime) -> dict[str, Any]:
     }
 
 
+TAGS = {OLD_HASH: ("v1.4.2", 2), STABLE_HASH: ("v1.5.0", 3), CANARY_HASH: ("v1.5.1", 4)}
+
+
+def rollout_settled(now: datetime, *, pod_hash: str, since: timedelta, replicas: int = 4,
+                    available: int | None = None, message: str = "") -> dict[str, Any]:
+    """The Rollout with no update in flight: every replica on ``pod_hash`` (the canary finished ``since`` ago).
+
+    ``available`` below ``replicas`` (pods the ReplicaSet cannot create) makes it Progressing with ``message``.
+    ``rollbackWindow`` lets a rollback to one of the last revisions skip the canary steps, as Argo Rollouts does.
+    """
+    tag, revision = TAGS[pod_hash]
+    available = replicas if available is None else available
+    healthy = available >= replicas
+    finished = iso(now - since)
+    obj = rollout(now)
+    obj["metadata"]["annotations"] = {"rollout.argoproj.io/revision": str(revision)}
+    obj["spec"]["replicas"] = replicas
+    obj["spec"]["template"] = _template(tag)
+    obj["spec"]["rollbackWindow"] = {"revisions": 3}
+    condition = [
+        {"type": "Available", "status": "True" if healthy else "False", "reason": "AvailableReason",
+         "message": "Rollout has minimum availability" if healthy else "Rollout does not have minimum availability",
+         "lastUpdateTime": finished, "lastTransitionTime": finished},
+        {"type": "Completed", "status": "True", "reason": "RolloutCompleted", "message": "Rollout completed update to "
+         f"revision {revision} ({pod_hash}): Completed Progressive Rollout", "lastUpdateTime": finished,
+         "lastTransitionTime": finished},
+        {"type": "Healthy", "status": "True" if healthy else "False",
+         "reason": "RolloutHealthy" if healthy else "RolloutHealthy",
+         "message": "Rollout is healthy" if healthy else "Rollout is not healthy", "lastUpdateTime": finished,
+         "lastTransitionTime": finished},
+        {"type": "Progressing", "status": "True",
+         "reason": "NewReplicaSetAvailable" if healthy else "ReplicaSetUpdated",
+         "message": f"ReplicaSet \"{ROLLOUT}-{pod_hash}\" has successfully progressed." if healthy
+         else (message or f"ReplicaSet \"{ROLLOUT}-{pod_hash}\" is progressing."),
+         "lastUpdateTime": finished, "lastTransitionTime": finished},
+    ]
+    obj["status"] = {
+        "phase": "Healthy" if healthy else "Progressing",
+        "message": "" if healthy else message,
+        "currentStepIndex": len(CANARY_STEPS),
+        "currentStepHash": "5f8d9c7b6a",
+        "currentPodHash": pod_hash,
+        "stableRS": pod_hash,
+        "observedGeneration": str(revision),
+        "replicas": available,
+        "updatedReplicas": available,
+        "readyReplicas": available,
+        "availableReplicas": available,
+        "HPAReplicas": available,
+        "selector": "app=catalog",
+        "controllerPause": False,
+        "canary": {"weights": {"canary": {"weight": 0, "podTemplateHash": pod_hash, "serviceName": "catalog-canary"},
+                               "stable": {"weight": 100, "podTemplateHash": pod_hash,
+                                          "serviceName": "catalog-stable"}}},
+        "conditions": condition,
+    }
+    if not message:
+        del obj["status"]["message"]
+    return obj
+
+
+def replica_sets_settled(rollout_uid: str, now: datetime, *, pod_hash: str, replicas: int = 4,
+                         available: int | None = None) -> list[dict[str, Any]]:
+    """The three ReplicaSets with every replica on ``pod_hash`` (the others kept at 0 for a rollback)."""
+    available = replicas if available is None else available
+    out = replica_sets(rollout_uid, now)
+    for rs in out:
+        own = rs["metadata"]["labels"]["rollouts-pod-template-hash"] == pod_hash
+        rs["spec"]["replicas"] = replicas if own else 0
+        rs["status"] = ({"replicas": available, "readyReplicas": available, "availableReplicas": available,
+                         "fullyLabeledReplicas": available} if own
+                        else {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0})
+    return out
+
+
+def analysis_run_passed(rollout_uid: str, now: datetime, started_ago: timedelta) -> dict[str, Any]:
+    """The canary's background analysis that passed: the regression stayed under the threshold at 25-50%."""
+    obj = analysis_run(rollout_uid, now)
+    started = now - started_ago
+    obj["metadata"]["creationTimestamp"] = iso(started)
+    values = ("[0.19]", "[0.31]", "[0.42]", "[0.47]")
+    measurements = [{"phase": "Successful", "value": value, "startedAt": iso(started + timedelta(minutes=i)),
+                     "finishedAt": iso(started + timedelta(minutes=i, seconds=1))} for i, value in enumerate(values)]
+    obj["status"] = {
+        "phase": "Successful",
+        "startedAt": iso(started),
+        "message": "Run Terminated",
+        "runSummary": {"count": 2, "successful": 2, "failed": 0, "inconclusive": 0, "error": 0},
+        "metricResults": [
+            {"name": "p99-latency", "phase": "Successful", "count": 4, "successful": 4, "failed": 0,
+             "inconclusive": 0, "error": 0, "consecutiveError": 0, "measurements": measurements},
+            {"name": "error-rate", "phase": "Successful", "count": 4, "successful": 4, "failed": 0,
+             "inconclusive": 0, "error": 0, "consecutiveError": 0,
+             "measurements": [{"phase": "Successful", "value": "[0.0019]", "startedAt": iso(started),
+                               "finishedAt": iso(started + timedelta(seconds=1))}]},
+        ],
+    }
+    obj["spec"]["terminate"] = True
+    return obj
+
+
 def cnpg_objects(now: datetime) -> list[dict[str, Any]]:
     orders = {
         "apiVersion": "postgresql.cnpg.io/v1",
@@ -360,16 +484,22 @@ def velero_objects(now: datetime) -> list[dict[str, Any]]:
     return objs
 
 
-def p99_at(t: float, *, deploy_at: float, recover_at: float | None = None, recovery_seconds: float = 60.0) -> float:
-    """The demo's p99 in seconds at unix time ``t``: 0.18 s, climbing to 1.2 s in the 4 minutes after the deploy;
-    back under the SLO within a minute of an abort."""
+def latency(t: float, *, regress_at: float | None, recover_at: float | None = None,
+            recovery_seconds: float = 60.0, peak: float = 1.2, climb_seconds: float = 240.0) -> float:
+    """A p99 in seconds at unix time ``t``: the baseline, climbing to ``peak`` over ``climb_seconds`` from
+    ``regress_at`` (None: no regression), falling back over ``recovery_seconds`` from ``recover_at``."""
     base = 0.18 + 0.02 * ((int(t) // 30) % 3) / 2
-    if t < deploy_at:
+    if regress_at is None or t < regress_at:
         return base
-    peak = 1.2
-    climb = min(1.0, (t - deploy_at) / 240.0)
+    climb = min(1.0, (t - regress_at) / max(climb_seconds, 0.001))
     value = base + (peak - base) * climb
     if recover_at is not None and t >= recover_at:
         fall = min(1.0, (t - recover_at) / max(recovery_seconds, 0.001))
         value = value - (value - base) * fall
     return round(value, 4)
+
+
+def p99_at(t: float, *, deploy_at: float, recover_at: float | None = None, recovery_seconds: float = 60.0) -> float:
+    """The default incident's p99 in seconds at unix time ``t``: 0.18 s, climbing to 1.2 s in the 4 minutes after
+    the deploy; back under the SLO within a minute of an abort."""
+    return latency(t, regress_at=deploy_at, recover_at=recover_at, recovery_seconds=recovery_seconds)

@@ -19,6 +19,7 @@ FACTS: dict[str, tuple[str, str]] = {
     "deploy.recent": ("bool", "a deploy landed within the recent-deploy window (Argo CD history)"),
     "flag.available": ("bool", "a feature flag for the bad change is configured and readable"),
     "flag.enabled": ("bool", "that flag's current state"),
+    "flag.admin_api": ("bool", "the flag provider's admin API is configured (URL, environment key, token)"),
     "preflight.verdict": ("str", "migration pre-flight: safe | data_first | unknown"),
     "preflight.summary": ("str", "migration pre-flight, in words"),
     "rollout.exists": ("bool", "the Rollout exists"),
@@ -87,6 +88,7 @@ def facts_from(
     now: datetime | None = None,
     recent_deploy: bool | None = None,
     flag: Any = None,  # cockpit.sources.flags.FlagState
+    flag_admin_api: bool | None = None,  # settings.flag_admin_url + flag_environment_key + the token's env var set
     helm_installed: bool | None = None,
     helm_revisions: Sequence[Any] | None = None,
     s3_deleted: int | None = None,
@@ -107,6 +109,7 @@ def facts_from(
     if flag is not None:
         facts["flag.available"] = True
         put("flag.enabled", getattr(flag, "enabled", None))
+    put("flag.admin_api", flag_admin_api)
     if preflight is not None:
         verdict = getattr(preflight, "verdict", None)
         put("preflight.verdict", getattr(verdict, "value", verdict))
