@@ -59,6 +59,7 @@ class Settings:
     slo: float = 0.5
     prometheus_interval: float = 15.0
     recent_deploy_minutes: int = 30
+    verify_minutes: float = 5.0  # after a mitigating write: p99 under the SLO this long = MITIGATED
     read_only: bool = False
     # decision-tree evidence (all optional: a missing one leaves its node "unknown", asking the person)
     gitops_repo: str | None = None  # a local clone of the GitOps repository
@@ -114,7 +115,7 @@ _STR_KEYS = {
     "flag_key", "s3_endpoint", "s3_bucket", "s3_prefix", "tenant_namespace", "record", "drill_dir",
     "flag_admin_url", "flag_environment_key", "flag_admin_token_env", "helm_release",
 }
-_FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours"}
+_FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours", "verify_minutes"}
 _INT_KEYS = {"recent_deploy_minutes"}
 _BOOL_KEYS = {"read_only", "no_record"}
 

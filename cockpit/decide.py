@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
+from typing import Any
+
 from cockpit.models import ArgoApp, RolloutView
 from cockpit.preflight import BlastRadius, PreflightVerdict, Scope, Verdict
 from cockpit.sources.flags import FlagState
@@ -247,6 +249,7 @@ class DecisionInput:
     app: ArgoApp | None = None
     rollout: RolloutView | None = None
     helm_release: str | None = None  # a Helm release that owns the workload (release Secrets exist)
+    helm_revisions: tuple[Any, ...] = ()  # cockpit.actions.helm.HelmRevision, newest first
     change: ChangeReport | None = None
     migrations: PreflightVerdict | None = None
     flag: FlagState | None = None
@@ -304,7 +307,8 @@ def _recent_deploy(inp: DecisionInput, now: datetime) -> _Raw:
     window = timedelta(minutes=inp.window_minutes)
     app, rollout = inp.app, inp.rollout
     ask = f"Did anything deploy in the last {inp.window_minutes} minutes (Argo CD, Helm, kubectl, a pipeline)?"
-    if app is None and rollout is None:
+    if app is None and rollout is None and (inp.flag is None or inp.flag.changed_at is None) \
+            and not inp.helm_release:
         return _unknown("no Argo CD application or Rollout in view", ask)
     evidence: list[Evidence] = []
     answer, confidence, explain = Answer.UNKNOWN, Confidence.LOW, ""
@@ -340,6 +344,26 @@ def _recent_deploy(inp: DecisionInput, now: datetime) -> _Raw:
             evidence.append(Evidence(fact, f"Argo CD {app.name} operationState"))
             if answer is Answer.NO:
                 confidence = Confidence.MEDIUM
+    if inp.helm_revisions:
+        newest = inp.helm_revisions[0]
+        source = f"Helm release {newest.release} history (release Secrets)"
+        if newest.updated is not None:
+            evidence.append(Evidence(f"Helm revision {newest.revision} ({newest.chart}, app {newest.app_version}) "
+                                     f"{newest.status} {ago(newest.updated, now)}", source))
+            if now - newest.updated <= window and answer is not Answer.YES:
+                answer, confidence = Answer.YES, Confidence.HIGH
+                explain = f"Helm revision {newest.revision} is inside the {inp.window_minutes}-minute window"
+            elif answer is Answer.UNKNOWN:
+                answer, confidence = Answer.NO, Confidence.HIGH
+                explain = f"the newest Helm revision is older than {inp.window_minutes} minutes"
+    flag = inp.flag
+    if flag is not None and flag.changed_at is not None and flag.enabled:
+        name = flag.name or "the flag"
+        fact = f"flag {name} turned on {ago(flag.changed_at, now)}"
+        evidence.append(Evidence(fact, f"flag provider {flag.source_url}".strip()))
+        if now - flag.changed_at <= window and answer is not Answer.YES:
+            answer, confidence = Answer.YES, Confidence.MEDIUM
+            explain = f"flag {name} was turned on inside the {inp.window_minutes}-minute window: a change like a deploy"
     done = inp.done
     if done is not None:
         for note in done.own_rollback_notes:
@@ -445,6 +469,17 @@ def _what_changed(inp: DecisionInput, now: datetime) -> _Raw:
             named, unclear = history_layers(newest.change)
             layers |= named
             evidence.insert(0, Evidence(f"history #{newest.id}: {newest.change}", f"Argo CD {app.name} status.history"))
+    if len(inp.helm_revisions) >= 2 and not layers:
+        new, old = inp.helm_revisions[0], inp.helm_revisions[1]
+        source = f"Helm release {new.release} history"
+        if new.app_version != old.app_version:
+            layers.add("code")
+            evidence.append(Evidence(f"revision {new.revision} app {old.app_version} → {new.app_version} "
+                                     f"({old.chart} → {new.chart})", source))
+        elif new.chart != old.chart:
+            unclear = True
+            evidence.append(Evidence(f"revision {new.revision} chart {old.chart} → {new.chart}, same app version",
+                                     source))
     confidence = Confidence.HIGH if from_git else Confidence.MEDIUM
     if layers == {"code"}:
         return _Raw(Answer.YES, _capped(evidence), confidence, "only image tags moved: a new binary")
@@ -562,14 +597,30 @@ _EVALUATORS: dict[str, Callable[[DecisionInput, datetime], _Raw]] = {
 
 
 def _code_leaf(inp: DecisionInput) -> tuple[Leaf, Evidence]:
-    """Which code-rollback runbook: by what manages the workload."""
-    if inp.rollout is not None:
-        images = ", ".join(inp.rollout.stable_images) or inp.rollout.stable_hash or "unknown"
-        fact = f"Rollout {inp.rollout.namespace}/{inp.rollout.name} manages the workload (stable {images})"
+    """Which code-rollback runbook: by what manages the workload and where the release is.
+
+    A canary still rolling out is stopped where it is (Rollouts abort: status only, GitOps-safe).  Once the Rollout
+    is promoted an abort changes nothing, and an undo rewrites spec that Argo CD's self-heal puts back: an app
+    under Argo CD is rolled back through Argo CD.  Without Argo CD history, the Rollout's own undo; a Helm release,
+    helm rollback."""
+    rollout = inp.rollout
+    if rollout is not None and _mid_canary(rollout):
+        images = ", ".join(rollout.canary_images) or rollout.canary_hash or "unknown"
+        fact = f"Rollout {rollout.namespace}/{rollout.name} is mid-canary ({images}): abort it"
         return LEAVES["code-rollback-rollouts"], Evidence(fact, "Argo Rollouts")
     if inp.helm_release:
         fact = f"Helm release {inp.helm_release} owns the workload (release Secrets present)"
         return LEAVES["code-rollback-helm"], Evidence(fact, "Helm")
+    if inp.app is not None and len(inp.app.history) >= 2:
+        name = inp.app.name
+        why = f"Argo CD {name} deploys the workload"
+        if rollout is not None:
+            why += f"; Rollout {rollout.name} is promoted, so abort cannot help and undo would be self-healed back"
+        return LEAVES["code-rollback-argocd"], Evidence(why, "Argo CD")
+    if rollout is not None:
+        images = ", ".join(rollout.stable_images) or rollout.stable_hash or "unknown"
+        fact = f"Rollout {rollout.namespace}/{rollout.name} manages the workload (stable {images})"
+        return LEAVES["code-rollback-rollouts"], Evidence(fact, "Argo Rollouts")
     name = inp.app.name if inp.app is not None else "the application"
     return LEAVES["code-rollback-argocd"], Evidence(f"no Rollout or Helm release: Argo CD {name} history", "Argo CD")
 

@@ -76,6 +76,8 @@ def gather(
             flag = fetch_flag(settings.flag_url, settings.flag_key)
         except SourceError as err:
             problems.append(f"flag: {err}")
+        else:
+            flag = _flag_changed_at(settings, flag, problems)
 
     if settings.s3_bucket:
         from cockpit.sources.s3 import S3Source
@@ -108,9 +110,27 @@ def gather(
         except SourceError as err:
             problems.append(f"namespace {tenant}: {err}")
 
+    helm_release, helm_revisions = None, ()
+    if getattr(settings, "helm_release", None) and kube is not None:
+        from cockpit.actions import helm
+        from cockpit.actions.requests import ActionRefused
+
+        namespace_of_release = settings.namespace or getattr(kube, "namespace", None) or "default"
+        try:
+            helm_revisions = helm.history(kube, namespace_of_release, settings.helm_release)
+        except ActionRefused as err:
+            problems.append(f"helm: {err}")
+        else:
+            if helm_revisions:
+                helm_release = settings.helm_release
+            else:
+                problems.append(f"helm: no release Secrets of {settings.helm_release} in {namespace_of_release}")
+
     decision = DecisionInput(
         app=app,
         rollout=rollout,
+        helm_release=helm_release,
+        helm_revisions=tuple(helm_revisions),
         change=change,
         migrations=migrations,
         flag=flag,
@@ -121,6 +141,30 @@ def gather(
     )
     # Problem lines quote what servers said (git's stderr, an S3 error message, flag names): printable, bounded.
     return Gathered(decision, tuple(clean(problem, limit=600) for problem in problems))
+
+
+def _flag_changed_at(settings: Any, flag: Any, problems: list[str]) -> Any:
+    """When the flag last changed, from the provider's admin API (the SDK answer does not say): a flag turned on
+    minutes before the regression is a change like a deploy.  Needs the admin URL and its token (read only)."""
+    if not (getattr(settings, "flag_admin_url", None) and getattr(settings, "flag_environment_key", None)):
+        return flag
+    import dataclasses
+
+    from cockpit.actions import flags as admin
+    from cockpit.actions.requests import ActionRefused
+    from cockpit.timefmt import parse_time
+
+    scheme, token, _ = admin.token_from_env(getattr(settings, "flag_admin_token_env", None))
+    if not token:
+        return flag
+    try:
+        states = admin.feature_states(settings.flag_admin_url, settings.flag_environment_key,
+                                      flag.name or settings.flag_key or "", scheme=scheme, token=token)
+    except ActionRefused as err:
+        problems.append(f"flag history: {err}")
+        return flag
+    changed = parse_time(states[0].get("updated_at")) if len(states) == 1 else None
+    return dataclasses.replace(flag, changed_at=changed) if changed is not None else flag
 
 
 def _stale_s3(key: tuple[str, str, str, str], now: datetime) -> str:

@@ -385,6 +385,17 @@ def analysis_run_passed(rollout_uid: str, now: datetime, started_ago: timedelta)
     return obj
 
 
+def cnpg_conditions(now: datetime) -> list[dict[str, Any]]:
+    """The conditions CloudNativePG keeps on a healthy, archiving cluster (api/v1 cluster_conditions.go)."""
+    since = iso(now - timedelta(days=5, hours=2))
+    return [
+        {"type": "Ready", "status": "True", "reason": "ClusterIsReady", "message": "Cluster is Ready",
+         "lastTransitionTime": since},
+        {"type": "ContinuousArchiving", "status": "True", "reason": "ContinuousArchivingSuccess",
+         "message": "Continuous archiving is working", "lastTransitionTime": since},
+    ]
+
+
 def cnpg_objects(now: datetime) -> list[dict[str, Any]]:
     orders = {
         "apiVersion": "postgresql.cnpg.io/v1",
@@ -407,6 +418,7 @@ def cnpg_objects(now: datetime) -> list[dict[str, Any]]:
             "firstRecoverabilityPointByMethod": {"barmanObjectStore": iso(now - timedelta(days=5, hours=2))},
             "lastSuccessfulBackup": iso(now - timedelta(hours=3, minutes=12)),
             "lastSuccessfulBackupByMethod": {"barmanObjectStore": iso(now - timedelta(hours=3, minutes=12))},
+            "conditions": cnpg_conditions(now),
         },
     }
     catalog = {
@@ -420,7 +432,7 @@ def cnpg_objects(now: datetime) -> list[dict[str, Any]]:
                          "parameters": {"barmanObjectName": "catalog-store"}}],
         },
         "status": {"phase": "Cluster in healthy state", "instances": 2, "readyInstances": 2,
-                   "currentPrimary": "bookstore-platform-cnpg-catalog-1"},
+                   "currentPrimary": "bookstore-platform-cnpg-catalog-1", "conditions": cnpg_conditions(now)},
     }
     store = {
         "apiVersion": "barmancloud.cnpg.io/v1",

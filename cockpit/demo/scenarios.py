@@ -68,7 +68,7 @@ SCENARIOS: dict[str, Scenario] = {
             "a code release with a forward-only (non-additive) SQL migration",
             "Deploy #42 bumped catalog to v1.5.1 and dropped orders.legacy_status; the canary is paused at 4/8 with "
             "p99 at 1.2 s. v1.5.0 cannot run on that schema: restore the data first (PITR), then roll the code back.",
-            release="forward-only", flag_on=True, cures=frozenset({"abort", "rollback-image"}),
+            release="forward-only", flag_on=False, cures=frozenset({"abort", "rollback-image"}),
             then="code-rollback-rollouts",
         ),
         Scenario(

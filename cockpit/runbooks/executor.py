@@ -287,6 +287,10 @@ class RunbookRun:
         assert step.condition is not None
         facts = self._facts_now()
         answer, why = step.condition.evaluate(facts, self.inputs)
+        notes = getattr(facts, "notes", {})
+        said = [notes[name] for name in sorted(step.condition.facts()) if notes.get(name)]
+        if said:
+            why = f"{why}: {'; '.join(said)}"
         if answer is True:
             self._done(item, why)
         elif answer is None:

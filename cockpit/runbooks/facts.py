@@ -66,6 +66,7 @@ class Facts(dict):
         super().__init__(*args, **kwargs)
         self.pending: dict[str, str] = {}
         self.unavailable: dict[str, str] = {}
+        self.notes: dict[str, str] = {}  # where a known value came from, in words (shown with a passed check)
 
     def why_unknown(self, name: str) -> tuple[str, str]:
         """("pending" | "unavailable" | "unknown", reason) for a fact that has no value."""

@@ -562,13 +562,14 @@ class Session:
         return env
 
     def _extra_env(self) -> dict[str, Any]:
-        """Settings some builders read beyond the registry's fields (the flag service's admin API)."""
-        out: dict[str, Any] = {}
-        for name in ("flag_admin_url", "flag_admin_token_env", "flag_url", "flag_key"):
-            value = getattr(self.settings, name, None)
-            if value:
-                out[name] = value
-        return out
+        """Settings builders read that ActionEnv carries under the same name (the flag admin API, ...)."""
+        import dataclasses as dc
+
+        from cockpit.actions.registry import ActionEnv
+
+        fields = {field.name for field in dc.fields(ActionEnv)} - {"kube", "s3_client", "s3_endpoint",
+                                                                   "gitops_repo", "kubeconfig", "username", "clock"}
+        return {name: getattr(self.settings, name) for name in fields if getattr(self.settings, name, None)}
 
     def wait_connected(self, context: str, timeout: float) -> bool:
         """Block until ``context`` has its API client (a write planned before that has nothing to act on)."""

@@ -109,6 +109,10 @@ class LiveFacts:
             facts.unavailable["flag.enabled"] = "no flag provider configured (--flag-url)"
 
         # -- CNPG recovery --------------------------------------------------------------------------------------
+        source_cluster = _cluster(cnpg, str(inputs.get("cluster") or ""))
+        if target_time is not None and source_cluster is not None and "cnpg.target_recoverable" not in facts:
+            _, why = source_cluster.recoverable(target_time, session.clock.now())
+            facts.unavailable["cnpg.target_recoverable"] = why
         if target_time is None and "target_time" in inputs:
             facts.unavailable["cnpg.target_recoverable"] = "the target time does not read as a time"
         elif cnpg is None:
@@ -221,6 +225,20 @@ class LiveFacts:
                 facts.unavailable.setdefault(name, f"the {what} has no data ({error or state.value})")
 
     def _preflight(self, facts: Facts, context: str, decision: Any, gathered: Any) -> None:
+        self._preflight_read(facts, context, decision, gathered)
+        if "preflight.verdict" in facts.unavailable:
+            # the migrations could not be read here (no GitOps repository, a Helm chart): the person's own answer
+            # in the tree -- recorded and audited with their name -- is the evidence, and the check says so
+            answer = self.session.contexts[context].answers.get("migration")
+            if answer in ("yes", "no"):
+                reason = facts.unavailable.pop("preflight.verdict")
+                facts.unavailable.pop("preflight.summary", None)
+                facts["preflight.verdict"] = "safe" if answer == "no" else "data_first"
+                facts["preflight.summary"] = (f"answered '{answer}' by {self.session.person} in the decision tree "
+                                              f"(the cockpit could not read it: {reason})")
+                facts.notes["preflight.verdict"] = facts["preflight.summary"]
+
+    def _preflight_read(self, facts: Facts, context: str, decision: Any, gathered: Any) -> None:
         session = self.session
         if not session.settings.gitops_repo:
             facts.unavailable["preflight.verdict"] = facts.unavailable["preflight.summary"] = (
@@ -230,6 +248,10 @@ class LiveFacts:
             facts.pending["preflight.verdict"] = "the migration pre-flight is still running"
             return
         verdict = decision.migrations if decision is not None else None
+        if verdict is None and decision is not None and decision.app is None and decision.helm_release:
+            facts.unavailable["preflight.verdict"] = (f"Helm release {decision.helm_release}: the chart's "
+                                                      "migrations are not in the GitOps repository diff")
+            return
         if verdict is None and (decision is None or decision.app is None or session.evidence_pending(context)):
             facts.pending["preflight.verdict"] = "waiting for the Argo CD history and the git diff"
             return
@@ -249,6 +271,7 @@ class LiveFacts:
                 value, summary = "safe", f"{summary}; passed: {passed}"
         facts["preflight.verdict"] = value
         facts["preflight.summary"] = summary
+        facts.notes["preflight.verdict"] = summary
 
     def _flag(self, context: str) -> tuple[Any, str]:
         from cockpit.sources.errors import SourceError

@@ -227,6 +227,8 @@ class Runs:
             "velero_namespace": settings.velero_namespace,
             "bucket": settings.s3_bucket,
             "key": settings.s3_prefix or None,
+            # the configured S3 location is a prefix (a folder of objects), not one key
+            "prefix": "true" if settings.s3_prefix and settings.s3_prefix.endswith("/") else None,
             "flag": settings.flag_key,
             "release": getattr(settings, "helm_release", None),
         }

@@ -36,6 +36,7 @@ class FlagState:
     value: Any  # feature_state_value / value, as received (JSON scalar or structure)
     source_url: str
     raw_excerpt: str  # the flag's JSON, cut to a few hundred characters, for the evidence line
+    changed_at: Any = None  # datetime of the last change (Flagsmith admin API ``updated_at``), None when unknown
 
 
 def fetch_flag(

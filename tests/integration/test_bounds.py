@@ -736,8 +736,9 @@ def _no_refusing() -> Iterator[None]:
 @pytest.mark.parametrize("kind", ["hangs", "fails"])
 async def test_a_bad_plugin_is_the_panes_error_not_loading_for_ever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     kind: str) -> None:
-    from cockpit.app import CockpitApp, connect
     from cockpit.config import build_settings
+    from cockpit.session import connect
+    from tests.ui.harness import build_app
     from cockpit.models import FeedState
     from tests.ui.harness import wait_for
 
@@ -747,7 +748,7 @@ async def test_a_bad_plugin_is_the_panes_error_not_loading_for_ever(tmp_path: Pa
     with HostileServer(authenticated({"tok-1"})) as server:
         path = write_kubeconfig(tmp_path, server.url, exec_user(command))
         settings = build_settings({"kubeconfig": str(path), "app": "a", "rollout": "r"})
-        app = CockpitApp(settings, connect(settings), tick=False)
+        app = build_app(settings, connect(settings), tick=False)
         async with app.run_test(size=(160, 40)) as pilot:
             pane = app.dashboard.active().pane("rollout")
             await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.status.state is FeedState.ERROR,

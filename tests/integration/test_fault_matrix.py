@@ -415,7 +415,8 @@ async def test_kubernetes_api_faults(platform: DemoPlatform, fast_sources: None)
                     else:
                         kube.faults.set(kind, match="/rollouts")
                     await wait_for(pilot, lambda: pane.snapshot.status.state is FeedState.ERROR and any(
-                        w in pane.snapshot.status.error for w in KUBE_WORDS[kind]), timeout=8,
+                        w in pane.snapshot.status.error for w in KUBE_WORDS[kind]) and pane.has_class("-stale"),
+                        timeout=8,
                         what=f"the Rollout pane to say {KUBE_WORDS[kind][0]!r}")
                     shown.append(pane.snapshot.status.error)
                     screen = rendered(pane, app.clock.now())
@@ -496,7 +497,8 @@ async def test_prometheus_faults(platform: DemoPlatform, fast_sources: None) -> 
                         value = round(0.3 + number / 100 + (0.005 if kind == "http403" else 0), 3)
                         proxy.set(kind)
                         await wait_for(pilot, lambda: pane.snapshot.status.state is FeedState.ERROR and any(
-                            w in pane.snapshot.status.error for w in PROM_WORDS[kind]), timeout=8,
+                            w in pane.snapshot.status.error for w in PROM_WORDS[kind]) and pane.has_class("-stale"),
+                            timeout=8,
                             what=f"the p99 pane to say {PROM_WORDS[kind][0]!r}")
                         shown.append(pane.snapshot.status.error)
                         screen = rendered(pane, app.clock.now())

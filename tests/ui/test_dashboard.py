@@ -63,15 +63,16 @@ async def test_kube_api_down_then_back(platform):
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
         platform.kube.stop()
-        await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.ERROR, what="rollout pane error")
         rollout_pane = app.dashboard.active().pane("rollout")
-        assert rollout_pane.has_class("-stale")
+        # the store changes first; the widget draws it when its (coalesced) message is handled
+        await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.ERROR
+                       and rollout_pane.has_class("-stale"), what="rollout pane error, drawn stale")
         assert rollout_pane.entry.last_good is not None
         assert "unreachable" in rollout_pane.snapshot.status.error or "lost" in rollout_pane.snapshot.status.error
         assert pane_states(app)["latency"] is FeedState.OK
         platform.kube.start()
-        await wait_for(pilot, lambda: all_populated(app), timeout=30, what="recovery")
-        assert not rollout_pane.has_class("-stale")
+        await wait_for(pilot, lambda: all_populated(app) and not rollout_pane.has_class("-stale"), timeout=30,
+                       what="recovery, drawn")
 
 
 async def test_prometheus_down_then_back(platform):
@@ -79,8 +80,9 @@ async def test_prometheus_down_then_back(platform):
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
         platform.prom.stop()
-        await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.ERROR, what="latency error")
         pane = app.dashboard.active().pane("latency")
+        await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.ERROR and pane.has_class("-stale"),
+                       what="latency error, drawn")
         assert "connection refused" in pane.snapshot.status.error
         assert pane.entry.last_good is not None and pane.has_class("-stale")
         assert pane_states(app)["rollout"] is FeedState.OK

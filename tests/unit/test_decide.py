@@ -247,13 +247,15 @@ def test_data_first_leaf_names_the_code_runbook_after_it() -> None:
     snapshot = DecisionInput(app=FRESH, rollout=rollout_object(mid_canary=False), flag=FLAG_OFF, migrations=DATA_FIRST)
     ev = evaluate(snapshot, now=NOW)
     assert ev.leaf is not None
-    assert ev.leaf.layer is RollbackLayer.DATA and ev.leaf.then_runbook == "code-rollback-rollouts"
+    # the Rollout is promoted and Argo CD deploys it: the code part is an Argo CD rollback (an abort changes
+    # nothing once promoted; an undo would be self-healed back)
+    assert ev.leaf.layer is RollbackLayer.DATA and ev.leaf.then_runbook == "code-rollback-argocd"
     assert "DATA rollback FIRST" in ev.leaf.title and "then CODE" in ev.leaf.title
     assert ev.leaf_slot == "data-rollback-postgres-pitr"
     migration = ev.results["migration"]
     assert migration.explain.startswith("DATA rollback first: migrations/0042_drop_legacy_column.sql:1")
     assert "ALTER TABLE orders DROP COLUMN legacy_status" in migration.evidence[0].fact
-    assert ev.leaf_evidence[0].fact.startswith(f"Rollout {NS}/catalog manages the workload")
+    assert "Rollout catalog is promoted" in ev.leaf_evidence[0].fact
 
 
 def test_code_leaf_sits_in_the_generic_slot() -> None:
@@ -490,6 +492,15 @@ def test_data_rolled_back_moves_the_tree_to_the_code_rollback() -> None:
     assert after.leaf_evidence[0].fact == "rolled back by PITR"
     # the question itself still answers yes: the release did carry the migration
     assert after.results["migration"].answer is Answer.YES
+
+
+def test_promoted_rollout_under_argo_cd_is_rolled_back_through_argo_cd() -> None:
+    ev = evaluate(DecisionInput(app=FRESH, rollout=rollout_object(mid_canary=False), flag=FLAG_OFF,
+                                migrations=SAFE), now=NOW)
+    assert ev.leaf.id == "code-rollback-argocd"
+    mid = evaluate(DecisionInput(app=FRESH, rollout=rollout_object(mid_canary=True), flag=FLAG_OFF,
+                                 migrations=SAFE), now=NOW)
+    assert mid.leaf.id == "code-rollback-rollouts"
 
 
 def test_not_mitigated_is_said_and_the_leaf_stays() -> None:
