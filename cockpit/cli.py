@@ -113,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_drill(settings, operand, next_drill)
         return run_live(settings)
     except ConfigError as err:
-        print(f"cockpit: {err}", file=sys.stderr)
+        from cockpit.redact import redact_text
+
+        print(f"cockpit: {redact_text(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

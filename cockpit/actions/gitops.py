@@ -35,7 +35,12 @@ _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
 class GitError(Exception):
-    pass
+    """A git command failed; the message (git's stderr quotes remote URLs) is redacted."""
+
+    def __init__(self, message: str) -> None:
+        from cockpit.redact import redact_text
+
+        super().__init__(redact_text(str(message)))
 
 
 def _git(cwd: str, *args: str, timeout: float = GIT_TIMEOUT, identity: tuple[str, str] = ()) -> str:
