@@ -71,8 +71,8 @@ def make_parser() -> argparse.ArgumentParser:
     session = parser.add_argument_group("recording, replay and drills")
     session.add_argument("--no-record", action="store_true", default=None, help="do not record this session")
     session.add_argument("--record", metavar="PATH", help="record to this file (default: the user data dir)")
-    session.add_argument("--drill-dir", metavar="DIR", help="drill reports (dr-drill-YYYY-MM.md); a git repo is "
-                         "committed to")
+    session.add_argument("--drill-dir", metavar="DIR", help="drill reports (dr-drill-YYYY-MM.md); committed when "
+                         "DIR is itself the top of a git repository (never under --read-only)")
     session.add_argument("--next", dest="next_drill", action="store_true", help="with 'drill': name next month's "
                          "runbook from the rotation and exit")
     parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill"], help=argparse.SUPPRESS)

@@ -73,7 +73,7 @@ class Settings:
     # recording, replay and drills
     no_record: bool = False
     record: str | None = None  # the recording file (default: platformdirs user data dir)
-    drill_dir: str | None = None  # where dr-drill-YYYY-MM.md reports go (a git repo: they are committed)
+    drill_dir: str | None = None  # where dr-drill-YYYY-MM.md reports go (its own git repo: they are committed)
     config_path: str | None = None
     context_settings: dict[str, ContextSettings] = field(default_factory=dict)
     demo: bool = False

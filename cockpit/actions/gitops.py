@@ -90,10 +90,6 @@ def _resolve(repo: str, rev: str) -> str:
         raise ActionRefused(f"{rev} is not a commit in {repo} (not fetched yet?)") from None
 
 
-def _strip_credentials(url: str) -> str:
-    return re.sub(r"(?<=://)[^/@]*@", "", url)
-
-
 def _check_remote(repo: str, remote: str) -> None:
     """``remote`` is a configured remote's name (never an option, a URL or a path)."""
     if not _REMOTE_NAME.match(remote or "") or ".." in remote or remote.endswith(".lock"):
@@ -212,7 +208,9 @@ def revert(
         warnings.append(f"git has no user.name/user.email here: the revert commit is made as {identity[0]} "
                         f"<{identity[1]}>")
     try:
-        remote_url = _strip_credentials(_git(repo, "remote", "get-url", remote).strip())
+        from cockpit.redact import redact_text
+
+        remote_url = redact_text(_git(repo, "remote", "get-url", remote).strip())  # shown, never used to send
     except GitError:
         raise ActionRefused(f"the repository has no remote named {remote}") from None
     write = GitWrite(repo_path=repo, remote=remote, base=base, base_branch=base_branch, bad_sha=bad,
@@ -252,7 +250,7 @@ def _web_url(remote_url: str) -> str:
     match = re.match(r"^(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?$", url)
     if match:
         return f"https://{match.group(1)}/{match.group(2)}"
-    match = re.match(r"^https?://([^/]+)/(.+?)(?:\.git)?/?$", url)
+    match = re.match(r"^https?://(?:[^/@]*@)?([^/@]+)/(.+?)(?:\.git)?/?$", url)  # user-info is not part of a link
     if match:
         return f"https://{match.group(1)}/{match.group(2)}"
     return ""
