@@ -29,6 +29,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _slo(text: str) -> float:
+    from cockpit.config import RANGES
+
+    value = _positive_float(text)
+    low, high, unit = RANGES["slo"]
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g} {unit}: {text!r}")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cockpit",
@@ -57,7 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prometheus-url", metavar="URL", help="Prometheus base URL")
     parser.add_argument("--promql", metavar="QUERY", help="latency query (default: the service's p99)")
     parser.add_argument("--service", metavar="NAME", help="service the default p99 query selects (default catalog)")
-    parser.add_argument("--slo", type=_positive_float, metavar="SECONDS", help="p99 objective in seconds (default 0.5)")
+    parser.add_argument("--slo", type=_slo, metavar="SECONDS", help="p99 objective in seconds (default 0.5)")
     parser.add_argument("--read-only", action="store_true", default=None, help="never write to any backend")
     evidence = parser.add_argument_group("decision-tree evidence (optional)")
     evidence.add_argument("--gitops-repo", metavar="PATH", help="local clone of the GitOps repository")

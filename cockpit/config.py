@@ -284,11 +284,7 @@ def build_settings(cli: dict[str, Any], *, environ: dict[str, str] | None = None
     merged: dict[str, Any] = {}
     merged.update(read_config_file(path, explicit=bool(config_path)))
     merged.update(read_env(environ))
-    given = {key: value for key, value in cli.items() if value is not None}
-    for key, value in given.items():
-        if key in RANGES:
-            _check_type(key, value, "--" + key.replace("_", "-"))
-    merged.update(given)
+    merged.update({key: value for key, value in cli.items() if value is not None})
     merged["config_path"] = str(path)
     names = {f.name for f in dataclasses.fields(Settings)}
     unknown = set(merged) - names

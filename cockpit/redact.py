@@ -84,7 +84,15 @@ def is_secret_key(key: str) -> bool:
     ``passwordPolicy`` do not.
     """
     norm = _normal(key)
-    return bool(norm) and norm.endswith(_KEY_SUFFIXES)
+    if not norm.endswith(_KEY_SUFFIXES):
+        return False
+    return not norm.endswith("auth") or _auth_key(key)
+
+
+def _auth_key(key: str) -> bool:
+    """``auth``, ``basic_auth``, ``basicAuth``, ``proxy-auth`` are credentials; ``unauth``, ``oauth`` are words."""
+    low = key.lower().rstrip("\"'")
+    return low == "auth" or low[-5:-4] in ("_", "-", ".") or key.rstrip("\"'").endswith("Auth")
 
 
 @lru_cache(maxsize=8192)
@@ -182,6 +190,8 @@ def _masked(value: str) -> str:
 
 
 def _pair(match: re.Match[str]) -> str:
+    if match.group("k").lower().endswith("auth") and not _auth_key(match.group("k")):
+        return match.group(0)
     value = match.group("v")
     if value.strip("\"'\\") in ("", REDACTED):
         return match.group(0)

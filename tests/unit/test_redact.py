@@ -42,6 +42,7 @@ OPENSSH_KEY = (
         ("x-api-key: 0123456789abcdef", "0123456789abcdef"),
         ("X-Environment-Key: ser.Kx7pQ2abcdEFGH", "ser.Kx7pQ2abcdEFGH"),
         ("Cookie: session=abcdef123456", "abcdef123456"),
+        ("auth=c2VjcmV0 basic_auth: u1:p1 basicAuth: z1", "c2VjcmV0"),
         ("DB_PASSWORD=hunter2-db", "hunter2-db"),
         ("export POSTGRES_PASSWORD='pa ss word'", "pa ss word"),
         ("JWT_SECRET=verysecret", "verysecret"),
@@ -96,6 +97,8 @@ def test_text_secrets_are_masked(text: str, secret: str) -> None:
         "rollout catalog aborted at step 3; image ghcr.io/acme/catalog:v1.5.1",
         "kind: Secret",
         "author: alice",
+        "Prometheus at http://127.0.0.1:9/unauth: HTTP 401 unauthorized (check the token)",
+        "oauth: enabled",
     ],
 )
 def test_innocent_text_is_left_alone(text: str) -> None:
