@@ -150,8 +150,11 @@ def test_planning_a_revert_never_moves_the_persons_refs(gitops_repo, audit_log, 
     assert gitops_repo.git("rev-parse", "refs/cockpit/remotes/origin/main").strip() == newer
 
 
-def test_a_remote_name_is_never_an_option(gitops_repo):
-    for remote in ("--upload-pack=touch /tmp/pwned", "-oProxyCommand=x", "../x", "nosuchremote"):
+def test_a_remote_name_is_never_an_option(gitops_repo, tmp_path):
+    marker = tmp_path / "pwned"  # a runbook parameter once reached `git fetch` as an option: --upload-pack ran
+    for remote in (f"--upload-pack=touch {marker}", "-oProxyCommand=x", "../x", "nosuchremote"):
         with pytest.raises(ActionRefused):
             gitops.revert(str(gitops_repo.work), gitops_repo.shas["values_change"], remote=remote)
-    assert gitops.revert_landed(str(gitops_repo.work), gitops_repo.shas["values_change"], remote="--help") is None
+    assert gitops.revert_landed(str(gitops_repo.work), gitops_repo.shas["values_change"],
+                                remote=f"--upload-pack=touch {marker}") is None
+    assert not marker.exists()

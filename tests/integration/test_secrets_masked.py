@@ -28,7 +28,8 @@ from tests.plugins.actions import (  # noqa: F401 - fixtures
 
 OLD_PASSWORD = "hunter2-old-db-pass"
 NEW_PASSWORD = "n3w-db-pass-after-rotation"
-KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----"
+KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+       "-----END OPENSSH PRIVATE KEY-----")
 
 
 def _with_env(obj, password):

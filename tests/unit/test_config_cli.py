@@ -181,6 +181,8 @@ def test_a_typo_in_a_safety_switch_is_an_error_not_false(word, capsys, monkeypat
         ("namespace = '" + "n" * 5000 + "'", "longer than 4096 characters"),
         ("context = [" + ", ".join(f"'c{i}'" for i in range(100)) + "]", "more than 64 contexts"),
     ],
+    ids=["deploy-minutes-huge", "deploy-minutes-0", "interval-1e-9", "interval-day", "slo-huge", "s3-window-huge",
+         "bool-as-int", "deep-array", "deep-table", "long-string", "many-contexts"],
 )
 def test_out_of_range_and_hostile_config_is_one_line(tmp_path, capsys, body, words):
     config = tmp_path / "c.toml"
