@@ -132,8 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_live(settings: Settings, *, drill: str | None = None) -> int:
-    from cockpit.app import CockpitApp, connect
-    from cockpit.session import start_recording
+    from cockpit.app import CockpitApp
+    from cockpit.session import connect, open_session, start_recording
 
     targets = connect(settings)
     if drill:
@@ -142,7 +142,8 @@ def run_live(settings: Settings, *, drill: str | None = None) -> int:
             raise ConfigError(f"a drill runs against a non-production context; {', '.join(production)} is marked "
                               "production = true")
     sink, note = start_recording(settings, targets, path=settings.record, is_drill=bool(drill), runbook=drill or "")
-    app = CockpitApp(settings, targets, recorder=sink, recording_note=note, drill=drill)
+    session = open_session(settings, targets, recorder=sink, drill=drill)
+    app = CockpitApp(session, recording_note=note)
     try:
         app.run()
     finally:

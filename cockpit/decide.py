@@ -149,6 +149,7 @@ LEAVES: dict[str, Leaf] = {
             "5-30m",
         ),
         Leaf("not-a-rollback", "NOT a rollback case: open the alert runbook", RollbackLayer.NONE, "", ""),
+        Leaf("mitigated", "MITIGATED: write the postmortem and the forward fix", RollbackLayer.NONE, "", ""),
     )
 }
 
@@ -229,6 +230,17 @@ NODES: dict[str, NodeSpec] = {
 
 
 @dataclass(frozen=True)
+class SessionDone:
+    """What the cockpit did in this session and whether it worked (``cockpit.session.outcome``)."""
+
+    own_rollback_notes: tuple[str, ...] = ()  # history entries that are the cockpit's own rollbacks (left out)
+    data_rolled_back_to: datetime | None = None  # a PITR run completed to this time
+    data_rollback_detail: str = ""
+    mitigation: str = ""  # "" | verifying | mitigated | not-mitigated
+    mitigation_detail: str = ""
+
+
+@dataclass(frozen=True)
 class DecisionInput:
     """Everything the tree looks at, gathered by the caller from the store and the sources."""
 
@@ -242,6 +254,7 @@ class DecisionInput:
     namespace: NamespaceEvidence | None = None
     blast: BlastRadius | None = None
     window_minutes: int = DEFAULT_WINDOW_MINUTES
+    done: SessionDone | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +267,8 @@ class Evaluation:
     leaf_slot: str = ""  # where the leaf sits in NODES (e.g. "code-rollback" for code-rollback-rollouts)
     leaf_evidence: tuple[Evidence, ...] = ()  # why this runbook (Rollout present, Helm release, ...)
     blast: BlastRadius | None = None
+    outcome: str = ""  # "" | VERIFYING | MITIGATED | NOT MITIGATED (after the cockpit acted)
+    outcome_detail: str = ""
 
     @property
     def recommendation(self) -> str:
@@ -325,6 +340,10 @@ def _recent_deploy(inp: DecisionInput, now: datetime) -> _Raw:
             evidence.append(Evidence(fact, f"Argo CD {app.name} operationState"))
             if answer is Answer.NO:
                 confidence = Confidence.MEDIUM
+    done = inp.done
+    if done is not None:
+        for note in done.own_rollback_notes:
+            evidence.append(Evidence(note, "cockpit session"))
     if rollout is not None and _mid_canary(rollout):
         # shown 1-based, as `kubectl argo rollouts get` does (status.currentStepIndex 3 of 8 steps = "4/8")
         shown = min(rollout.step_index + 1, rollout.step_count) if rollout.step_index is not None else None
@@ -634,7 +653,22 @@ def evaluate(
         spec = NODES[node]
         node = spec.yes if result.answer is Answer.YES else spec.no
     leaf, why = _resolve_leaf(node, snapshot)
-    return Evaluation(results, tuple(path), leaf, None, "", leaf_slot=node, leaf_evidence=why, blast=snapshot.blast)
+    done = snapshot.done
+    if done is not None and leaf.id == "data-rollback-postgres-pitr" and done.data_rolled_back_to is not None:
+        # the seed's order: DATA first, then code -- the data part is done, so the code rollback is next
+        code, reason = _code_leaf(snapshot)
+        leaf = code  # leaf_slot stays the tree's slot: opening it opens this runbook
+        why = (Evidence(done.data_rollback_detail, "cockpit session"), reason)
+    outcome, detail = "", ""
+    if done is not None and done.mitigation:
+        outcome = {"verifying": "VERIFYING", "mitigated": "MITIGATED", "not-mitigated": "NOT MITIGATED"}.get(
+            done.mitigation, done.mitigation.upper())
+        detail = done.mitigation_detail
+        if done.mitigation == "mitigated":
+            leaf = LEAVES["mitigated"]
+            why = (Evidence(detail, "cockpit session"),)
+    return Evaluation(results, tuple(path), leaf, None, "", leaf_slot=node, leaf_evidence=why, blast=snapshot.blast,
+                      outcome=outcome, outcome_detail=detail)
 
 
 # --------------------------------------------------------------------------- the pre-flight strip

@@ -53,7 +53,7 @@ _GIT_TIMEOUT_S = 30
 _MAX_REPORT_BYTES = 1_000_000  # a report is a page of Markdown; anything bigger is not ours
 
 _ASK_CLOSERS = {
-    "step": ("confirmed", "cancelled", "done", "failed", "skipped"),
+    "step": ("confirmed", "cancelled", "done", "failed", "skipped", "overridden"),
     "answer": ("answered",),
 }
 _ACTION_STEP_TYPES = ("action", "manual", "wait")
@@ -410,7 +410,7 @@ def _step_timings(steps: Sequence[Event]) -> tuple[StepTiming, ...]:
     for key in order:
         end_event = last[key]
         final = str(end_event.payload.get("state", ""))
-        finished = final in ("done", "failed", "skipped", "cancelled")
+        finished = final in ("done", "failed", "skipped", "cancelled", "overridden")
         title = str(first[key].payload.get("title") or end_event.payload.get("title") or key[1])
         timings.append(
             StepTiming(key[0], key[1], title, first[key].at, end_event.at if finished else None, final, waited[key])

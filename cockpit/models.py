@@ -249,9 +249,26 @@ class VeleroSchedule:
 
 
 @dataclass(frozen=True)
+class VeleroRestore:
+    """A ``velero.io/v1 Restore`` (the one a restore runbook created, and any other in view)."""
+
+    name: str
+    phase: str  # New | InProgress | Completed | PartiallyFailed | Failed | FailedValidation | ...
+    backup: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    included_namespaces: tuple[str, ...]
+    errors: int
+    warnings: int
+    failure_reason: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class VeleroView:
     backups: tuple[VeleroBackup, ...]  # newest first
     schedules: tuple[VeleroSchedule, ...]
+    restores: tuple[VeleroRestore, ...] = ()  # newest first
 
 
 # --------------------------------------------------------------------------- pane state

@@ -26,7 +26,7 @@ def open_player(path: str) -> Any:
 
 
 def replay_targets(player: Any) -> list[Any]:
-    from cockpit.app import ContextTarget
+    from cockpit.session import ContextTarget
 
     meta = player.meta
     targets = meta.targets if isinstance(meta.targets, dict) else {}
@@ -52,6 +52,7 @@ def replay_app(settings: Any, player: Any, **kwargs: Any) -> Any:
 
     from cockpit.app import CockpitApp
     from cockpit.clock import FixedClock
+    from cockpit.session import open_session
 
     targets = replay_targets(player)
     slo = player.meta.targets.get("slo") if isinstance(player.meta.targets, dict) else None
@@ -60,8 +61,9 @@ def replay_app(settings: Any, player: Any, **kwargs: Any) -> Any:
 
         if RANGES["slo"][0] <= slo <= RANGES["slo"][1]:  # a recording is untrusted: out of range, keep ours
             settings = dataclasses.replace(settings, slo=float(slo))
-    return CockpitApp(settings, targets, clock=FixedClock(player.start), poll=False, player=player,
-                      read_only_reason=REPLAY_REASON, **kwargs)
+    session = open_session(settings, targets, clock=FixedClock(player.start), player=player,
+                           read_only_reason=REPLAY_REASON)
+    return CockpitApp(session, start_feeds=False, **kwargs)
 
 
 def run_replay(settings: Any, path: str) -> int:

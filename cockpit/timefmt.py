@@ -179,3 +179,30 @@ def _human(seconds: float) -> str:
         years, rest = divmod(hours // 24, 365)
         return f"{years}y{rest}d" if rest else f"{years}y"
     return f"{hours // (24 * 365)}y"
+
+
+_RELATIVE = re.compile(r"^-\s*(\d{1,6})\s*([smhd])$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DAY_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$")
+
+
+def parse_when(text: str, now: datetime) -> datetime | None:
+    """A time a person typed: RFC 3339, '2026-05-20 13:43', '13:43' (UTC, the last such time, so never in the
+    future) or '-15m' / '-2h' (before ``now``).  None when it does not read as a time."""
+    text = str(text).strip()
+    if len(text) > _MAX_TIME_TEXT:
+        return None
+    match = _RELATIVE.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    match = _CLOCK.match(text)
+    if match:
+        hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            return None
+        when = now.astimezone(timezone.utc).replace(hour=hour, minute=minute, second=second, microsecond=0)
+        return when - timedelta(days=1) if when > now else when
+    if _DAY_MINUTE.match(text):
+        text = text.replace(" ", "T") + ":00Z"
+    return parse_time(text)

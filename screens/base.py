@@ -18,3 +18,80 @@ class OnceModal(ModalScreen[R]):
             return None  # not up yet (a key that arrived with the one that opened it), or already closing
         self._once_dismissed = True
         return super().dismiss(result)
+
+
+def notify_untrusted(node: Any, text: object, *, severity: str = "information", timeout: float = 6.0,
+                     title: object = "") -> None:
+    """The one way to notify: the text (which may quote a server, a file, a recording or a subprocess) is
+    redacted and cleaned (no escape sequence, no control character, no markup) and bounded."""
+    from cockpit.textsafe import clean
+
+    shown = clean(_redact(text), limit=600)
+    node.notify(shown, title=clean(_redact(title), limit=80) if title else "", severity=severity,  # type: ignore
+                timeout=timeout, markup=False)
+
+
+def _redact(text: object) -> str:
+    value = "" if text is None else str(text)
+    try:
+        from cockpit.redact import redact_text
+    except ImportError:  # the one redactor lands with the safety work; until then the audit log's rules
+        from cockpit.actions.audit import redact
+
+        return str(redact(value))
+    return redact_text(value)
+
+
+class YesNoScreen(OnceModal[bool]):
+    """A question with y / n (Esc = no); focus starts on No."""
+
+    BINDINGS = [("y", "answer(True)", "Yes"), ("n,escape", "answer(False)", "No")]
+    DEFAULT_CSS = """
+    YesNoScreen { align: center middle; }
+    YesNoScreen > Vertical { width: 72; max-width: 100%; height: auto; border: thick $warning; background: $surface;
+                            padding: 0 1; }
+    YesNoScreen #buttons { height: auto; align-horizontal: right; }
+    YesNoScreen Button { margin-left: 2; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> Any:
+        from textual.containers import Horizontal, Vertical
+        from textual.widgets import Button, Static
+
+        from cockpit.textsafe import safe_text
+
+        with Vertical():
+            yield Static(safe_text(self.question, "bold", limit=600))
+            with Horizontal(id="buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button("Yes (y)", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no").focus()
+
+    def on_button_pressed(self, event: Any) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ReportsWorkerErrors:
+    """Mixed into every screen: a worker of the screen that fails is said on screen, never lost (Textual's
+    worker state messages do not bubble to the App)."""
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        from textual.worker import WorkerState
+
+        if event.state is not WorkerState.ERROR:
+            return
+        import logging
+
+        worker = event.worker
+        logging.getLogger("cockpit.screens").error("worker %s failed", worker.name, exc_info=worker.error)
+        notify_untrusted(self, f"{worker.name or 'a task'} failed: {type(worker.error).__name__}: {worker.error}",
+                         severity="error", timeout=12)

@@ -31,31 +31,32 @@ def child_main(config: str, marker_fd: int) -> int:
     from cockpit.models import PANES, FeedState
     from widgets.velero_pane import VeleroPane
 
-    original_ready = app_module.CockpitApp.on_snapshot_ready
+    original_message = app_module.CockpitApp.on_session_message
     state = {"populated": False}
 
     def all_populated(app: Any) -> bool:
-        dash = app.dashboard.active()
+        store = app.session.store
+        context = app.dashboard.active().target.name
         for name in PANES:
-            snap = dash.pane(name).snapshot
-            if snap is None or snap.status.state is not FeedState.OK or snap.data is None:
+            entry = store.entry(context, name)
+            if entry.state is not FeedState.OK or entry.snapshot.data is None:
                 return False
         return True
 
-    def on_snapshot_ready(self: Any, message: Any) -> None:
-        original_ready(self, message)
+    def on_session_message(self: Any, message: Any) -> None:
+        original_message(self, message)
         if not state["populated"] and all_populated(self):
             state["populated"] = True
             mark("populated")
             _hook_modal(mark)
 
-    app_module.CockpitApp.on_snapshot_ready = on_snapshot_ready  # type: ignore[method-assign]
+    app_module.CockpitApp.on_session_message = on_session_message  # type: ignore[method-assign]
 
-    original_show = VeleroPane.show
+    original_refresh = VeleroPane.refresh_from_store
     seen: set[str] = set()
 
-    def show(self: Any, snap: Any, now: Any) -> None:
-        data = snap.data
+    def refresh_from_store(self: Any, now: Any = None, *, force: bool = False) -> bool:
+        data = self.entry.shown
         probe = ""
         if data is not None and data.backups and data.backups[0].name.startswith("bench-probe-"):
             probe = data.backups[0].name
@@ -64,11 +65,12 @@ def child_main(config: str, marker_fd: int) -> int:
             else:
                 seen.add(probe)
                 mark("velero-show", probe)
-        original_show(self, snap, now)
+        drawn = original_refresh(self, now, force=force)
         if probe:
             self.app.call_after_refresh(lambda: mark("velero-shown", probe))
+        return drawn
 
-    VeleroPane.show = show  # type: ignore[method-assign]
+    VeleroPane.refresh_from_store = refresh_from_store  # type: ignore[method-assign]
 
     from cockpit.cli import main
 

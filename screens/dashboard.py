@@ -14,8 +14,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from cockpit.models import PANES, PaneSnapshot
+from cockpit.models import PANES
+from screens.base import ReportsWorkerErrors
+from cockpit.session import DecisionChanged, PaneChanged, RunChanged, SessionEvent, StatusChanged
 from cockpit.textsafe import clean, safe_text
+from screens.decision import DecisionRouting
 from widgets.analysis_pane import AnalysisPane
 from widgets.argocd_pane import ArgoCDPane
 from widgets.cnpg_pane import CnpgPane
@@ -70,14 +73,16 @@ class Dashboard(Horizontal):
     Dashboard.-medium > DecisionPanel, Dashboard.-narrow > DecisionPanel { display: none; }
     """
 
-    def __init__(self, target: Any, **kwargs: Any) -> None:
+    def __init__(self, target: Any, session: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target = target
+        self.session = session
 
     def compose(self) -> ComposeResult:
         with PaneGrid():
             for number, pane in enumerate(PANES, start=1):
-                widget = PANE_CLASSES[pane](number)
+                widget = PANE_CLASSES[pane](number, store=self.session.store, context=self.target.name,
+                                            now=self.session.clock.now)
                 if pane == "argocd":
                     widget.recent_minutes = self.target.recent_minutes  # type: ignore[attr-defined]
                 yield widget
@@ -98,7 +103,7 @@ class Dashboard(Horizontal):
         return [self.pane(name) for name in PANES]
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
     BINDINGS = [
         Binding("1", "focus_pane(1)", "Argo CD", show=False),
         Binding("2", "focus_pane(2)", "Rollout", show=False),
@@ -117,26 +122,32 @@ class DashboardScreen(Screen):
     DashboardScreen TabPane { padding: 0; }
     """
 
-    def __init__(self, targets: list[Any]) -> None:
+    def __init__(self, session: Any) -> None:
         super().__init__()
-        self.targets = targets
+        self.session = session
+        self.targets = session.targets
 
     def compose(self) -> ComposeResult:
         yield ContextBar(id="context-bar")
         yield SummaryStrip(id="summary")
         if len(self.targets) == 1:
-            yield Dashboard(self.targets[0], id="dash-0")
+            yield Dashboard(self.targets[0], self.session, id="dash-0")
         else:
             with TabbedContent(id="contexts"):
                 for index, target in enumerate(self.targets):
                     label = clean(target.name, limit=40) + (" [PROD]" if target.production else "")
                     with TabPane(Content(label), id=f"tab-{index}"):  # Content: literal, never markup
-                        yield Dashboard(target, id=f"dash-{index}")
+                        yield Dashboard(target, self.session, id=f"dash-{index}")
         yield Footer()
 
     def on_mount(self) -> None:
         self.apply_width(self.size.width)
         self.refresh_bars()
+        for dash in self.dashboards():
+            for pane in dash.panes():
+                pane.refresh_from_store()
+            self.show_decision(dash.target.name)
+        self.refresh_summary(self.session.clock.now())
         self.dashboards()[0].pane("argocd").focus()
 
     def on_resize(self, event: Any) -> None:
@@ -166,18 +177,39 @@ class DashboardScreen(Screen):
         active = tabs.active or "tab-0"
         return self.query_one(f"#dash-{active.split('-')[1]}", Dashboard)
 
-    def show_snapshot(self, snap: PaneSnapshot, now: datetime) -> None:
-        dash = self.dashboard_for(snap.context)
-        if dash is None:
-            return
-        dash.pane(snap.pane).show(snap, now)
-        if dash is self.active():
-            self.refresh_summary(now)
+    def active_context(self) -> str:
+        return self.active().target.name
 
-    def tick(self, now: datetime) -> None:
-        """Once a second: ages in the freshness lines (only the borders and the strip change)."""
-        dash = self.active()
-        for pane in dash.panes():
+    def session_changed(self, event: SessionEvent) -> None:
+        """A session event (coalesced): draw what changed."""
+        if not self.is_mounted:
+            return
+        if isinstance(event, PaneChanged):
+            dash = self.dashboard_for(event.context)
+            if dash is None:
+                return
+            dash.pane(event.pane).refresh_from_store()
+            if dash is self.active():
+                self.refresh_summary(self.session.clock.now())
+        elif isinstance(event, DecisionChanged):
+            self.show_decision(event.context)
+        elif isinstance(event, StatusChanged):
+            self.refresh_bars()
+        elif isinstance(event, RunChanged):
+            pass
+
+    def show_decision(self, context: str) -> None:
+        view = self.session.decision(context)
+        dash = self.dashboard_for(context)
+        if view is not None and dash is not None:
+            dash.decision.show(view)
+
+    def tick(self) -> None:
+        """Once a second: the ages in the freshness lines and the strip (nothing else is redrawn)."""
+        if self.app.screen is not self:
+            return
+        now = self.session.clock.now()
+        for pane in self.active().panes():
             pane.refresh_freshness(now)
         self.refresh_summary(now)
 
@@ -190,7 +222,9 @@ class DashboardScreen(Screen):
                 text.append(separator, style="dim")
             text.append_text(pane.summary(now))
         strip = self.query_one("#summary", SummaryStrip)
-        strip.update(text)
+        if text != getattr(strip, "_shown", None):
+            strip._shown = text  # type: ignore[attr-defined]
+            strip.update(text)
 
     def refresh_bars(self) -> None:
         target = self.active().target
@@ -209,13 +243,18 @@ class DashboardScreen(Screen):
         if target.note:
             text.append(" · ", style="dim")
             text.append_text(safe_text(target.note, "italic", limit=80))
+        mitigation = self.session.outcomes.status(target.name)
+        if mitigation is not None:
+            style = {"mitigated": "bold green", "verifying": "bold cyan"}.get(mitigation.state, "bold red")
+            text.append(" · ", style="dim")
+            text.append(mitigation.state.upper(), style=style)
         bar.update(text)
         bar.set_class(target.production, "-production")
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
         self.refresh_bars()
-        self.refresh_summary(self.app.clock.now())  # type: ignore[attr-defined]
+        self.refresh_summary(self.session.clock.now())
 
     # -- actions --------------------------------------------------------------------------------------------
 
@@ -252,9 +291,8 @@ class DashboardScreen(Screen):
     def action_recoverable(self) -> None:
         from screens.recoverable import RecoverableScreen
 
-        pane = self.active().pane("cnpg")
-        data = pane.snapshot.data if pane.snapshot is not None and pane.snapshot.data is not None else pane.last_good
-        self.app.push_screen(RecoverableScreen(data, self.app.clock))  # type: ignore[attr-defined]
+        data = self.session.current(self.active_context(), "cnpg")
+        self.app.push_screen(RecoverableScreen(data, self.session.clock))
 
     def action_tree(self) -> None:
         dash = self.active()
@@ -263,23 +301,15 @@ class DashboardScreen(Screen):
             return
         from screens.decision import DecisionScreen
 
-        self.app.push_screen(DecisionScreen(dash.target.name))
+        self.app.push_screen(DecisionScreen(self.session, dash.target.name))
 
     @on(RolloutPane.ActionRequested)
     def _rollout_action(self, event: RolloutPane.ActionRequested) -> None:
-        from cockpit.actions import rollouts
+        from screens.writeflow import start_write
 
-        builders = {
-            "abort": lambda env: rollouts.abort(env.kube, event.namespace, event.name),
-            "retry": lambda env: rollouts.retry(env.kube, event.namespace, event.name),
-            "promote": lambda env: rollouts.promote(env.kube, event.namespace, event.name),
-            "promote-full": lambda env: rollouts.promote(env.kube, event.namespace, event.name, full=True),
-            "undo": lambda env: rollouts.undo(env.kube, event.namespace, event.name),
-        }
-        context = self.active().target.name
-        self.app.write(context, builders[event.verb], warnings=self.app.preflight_warnings(context))  # type: ignore
+        context = self.active_context()
+        start_write(self, context, lambda: self.session.plan_rollout_verb(context, event.verb))
 
     @on(Pane.Picked)
     def _picked(self, event: Pane.Picked) -> None:
-        dash = self.active()
-        self.app.choose(dash.target.name, event.pane, event.name)  # type: ignore[attr-defined]
+        self.session.choose(self.active_context(), event.pane, event.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,29 +14,7 @@ from textual.widgets import Input, Label, Static
 
 from cockpit.models import CnpgPaneData
 from cockpit.textsafe import safe_text
-from cockpit.timefmt import parse_time
-
-_RELATIVE = re.compile(r"^-\s*(\d+)\s*([smhd])$")
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-
-
-def parse_target(text: str, now: datetime) -> datetime | None:
-    """'2026-05-20 13:43', RFC3339, '13:43' (today, UTC) or '-15m' (15 minutes ago)."""
-    text = text.strip()
-    match = _RELATIVE.match(text)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
-    match = _CLOCK.match(text)
-    if match:
-        hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-        if hour > 23 or minute > 59 or second > 59:
-            return None
-        return now.replace(hour=hour, minute=minute, second=second, microsecond=0)
-    if re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$", text):
-        text += ":00"
-    return parse_time(text)
-
+from cockpit.timefmt import parse_when
 
 class RecoverableScreen(OnceModal[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close")]
@@ -69,7 +46,7 @@ class RecoverableScreen(OnceModal[None]):
         if cluster is None:
             return
         now = self.clock.now()
-        when = parse_target(event.value, now)
+        when = parse_when(event.value, now)
         if when is None:
             answer.update(Text("Not a time I can read. Try 2026-05-20 13:43, 13:43 or -15m.", style="yellow"))
             return

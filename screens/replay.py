@@ -17,10 +17,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.models import PANES, FeedState, FeedStatus, PaneSnapshot
 from cockpit.textsafe import safe_text
+from cockpit.timefmt import parse_when
+from screens.base import ReportsWorkerErrors, notify_untrusted
 from screens.dashboard import DashboardScreen
-from screens.recoverable import parse_target
 
 SPEEDS = (1, 10, 60)
 TICK = 0.25  # seconds of wall time between frames while playing
@@ -49,58 +49,25 @@ class ReplayDashboardScreen(DashboardScreen):
 
     # -- state -------------------------------------------------------------------------------------------
 
-    def start_replay(self, player: Any) -> None:
-        self.player = player
-        self.at: datetime = player.start
+    @property
+    def player(self) -> Any:
+        return self.session.replay.player
+
+    def start_replay(self) -> None:
+        self.at: datetime = self.player.start
         self.playing = False
         self.speed = SPEEDS[0]
-        self.markers = player.markers()
+        self.markers = self.player.markers()
         self._timer = None
-        if player.damage:
-            self.notify(f"damaged recording: {player.damage}", severity="warning", markup=False, timeout=12)
-        if not player.state_at(self.at):  # the session starts a moment before its first data
-            first = next(iter(player.snapshots()), None)
-            if first is not None:
-                self.at = datetime.fromtimestamp(first[0], tz=player.start.tzinfo)
-        self.seek(self.at)
+        if self.player.damage:
+            notify_untrusted(self, f"damaged recording: {self.player.damage}", severity="warning", timeout=12)
+        self.seek(self.session.replay.first_data_time())
 
     def seek(self, when: datetime) -> None:
-        player = self.player
-        when = max(player.start, min(player.end, when))
-        self.at = when
-        self.app.clock.set(when)  # type: ignore[attr-defined]  # ages are shown against recorded time
-        state = player.state_at(when)
-        for dash in self.dashboards():
-            context = dash.target.name
-            for pane in PANES:
-                snap = state.get((context, pane))
-                widget = dash.pane(pane)
-                widget.last_good = None  # a seek backwards must not keep data from later
-                if snap is None:
-                    snap = PaneSnapshot(pane, context, None, FeedStatus(FeedState.EMPTY,
-                                                                        error="nothing recorded yet at this time"))
-                widget.show(snap, when)
-            self._show_decision(context, when)
-        self.refresh_summary(when)
+        """The replay feed writes the recording's state at ``when`` into the store; the panes draw it."""
+        self.at = self.session.replay.seek(when)
+        self.refresh_summary(self.at)
         self.refresh_timeline()
-
-    def _show_decision(self, context: str, when: datetime) -> None:
-        from cockpit.decide import Evaluation
-        from cockpit.recording.format import RecordingError, decode
-
-        events = [e for e in self.player.events_between(self.player.start, when, kinds=("decision",))
-                  if e.context == context]
-        if not events:
-            return
-        payload = events[-1].payload
-        try:
-            evaluation = decode(Evaluation, payload, "decision")
-        except (RecordingError, TypeError, ValueError) as err:
-            self.notify(f"cannot show the recorded decision: {err}", markup=False, timeout=5)
-            return
-        problems = tuple(str(p) for p in payload.get("problems", []) if isinstance(p, str))
-        self.app.evaluations[context] = evaluation  # type: ignore[attr-defined]
-        self.app.show_decision(context, evaluation, problems)  # type: ignore[attr-defined]
 
     def refresh_timeline(self) -> None:
         player = self.player
@@ -169,7 +136,7 @@ class ReplayDashboardScreen(DashboardScreen):
             self.notify("no further action in the recording", timeout=2)
             return
         self.seek(event.at)
-        self.notify(event.label, markup=False, timeout=3)
+        notify_untrusted(self, event.label, timeout=3)
 
     def action_goto(self) -> None:
         from screens.runbook import AskScreen
@@ -177,7 +144,7 @@ class ReplayDashboardScreen(DashboardScreen):
         def done(values: dict[str, str] | None) -> None:
             if not values:
                 return
-            when = parse_target(values["time"], self.at)
+            when = parse_when(values["time"], self.at)
             if when is None:
                 self.notify("not a time I can read (2026-05-20 14:22, 14:22, -5m)", timeout=4)
                 return
@@ -188,7 +155,7 @@ class ReplayDashboardScreen(DashboardScreen):
                              done)
 
 
-class RecordedRunScreen(Screen):
+class RecordedRunScreen(ReportsWorkerErrors, Screen):
     """A runbook's steps as they were recorded, up to the replay's current time (read-only)."""
 
     BINDINGS = [Binding("escape,q", "close", "Back")]
@@ -196,25 +163,27 @@ class RecordedRunScreen(Screen):
     RecordedRunScreen > VerticalScroll { border: round $warning; padding: 0 1; }
     """
 
-    def __init__(self, runbook: str, context: str, player: Any, at: datetime) -> None:
+    def __init__(self, session: Any, runbook: str, context: str) -> None:
         super().__init__()
+        self.session = session
         self.runbook = runbook
         self.context = context
-        self.player = player
-        self.at = at
+        self.at = session.replay.at
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = f"REPLAY — READ-ONLY · runbook {self.runbook} as recorded up to {self.at:%H:%M:%S}Z"
+            scroll.border_title = Text.assemble(
+                "REPLAY — READ-ONLY · runbook ", safe_text(self.runbook, limit=80),
+                f" as recorded up to {self.at:%H:%M:%S}Z")
             yield Static(self._table())
         yield Footer()
 
     def _table(self) -> Table | Text:
-        events = [e for e in self.player.events_between(self.player.start, self.at, kinds=("step",))
-                  if isinstance(e.payload, dict) and e.payload.get("runbook") == self.runbook]
+        events = self.session.replay.recorded_steps(self.runbook, self.at)
         if not events:
-            return Text(f"No step of {self.runbook} was recorded before this time. (In a replay nothing runs: the "
-                        "executor only shows what happened.)", style="italic")
+            return Text.assemble("No step of ", safe_text(self.runbook, limit=80),
+                                 (" was recorded before this time. (In a replay nothing runs: the executor only "
+                                  "shows what happened.)"), style="italic")
         table = Table(box=None, expand=True, header_style="bold dim")
         table.add_column("TIME", no_wrap=True)
         table.add_column("STEP", ratio=1)

@@ -1,9 +1,9 @@
 """The runbook executor: the steps, the live state they depend on, and the person's yes before every write.
 
-Checks and waits run by themselves against the live facts (from the panes' data); the run stops at anything that
-needs the person: an action to confirm (the confirmation modal), a manual step to mark done, an input to enter, a
-failed check to override or not.  Every step's start and end time is kept (and recorded).  The run itself lives in
-the app, so leaving this screen and coming back continues it.
+Checks and waits run by themselves in the session against the live facts; the run stops at anything that needs
+the person: an action to confirm (the confirmation modal), a manual step to mark done, an input to enter, a
+failed check to override or not.  Every step's start and end time is kept (and recorded).  The run lives in the
+session, so leaving this screen and coming back continues it; this screen only draws it and routes keys.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 
-from screens.base import OnceModal
-from textual.widgets import Button, Footer, Input, Label, Static
+from screens.base import ReportsWorkerErrors, OnceModal, notify_untrusted
+from textual.widgets import Footer, Input, Label, Static
 
 from cockpit.textsafe import safe_text
 
@@ -30,10 +30,9 @@ STATE_MARK = {
     "pending": ("·", "dim"), "waiting": ("…", "yellow"), "needs_input": ("?", "bold yellow"),
     "needs_confirmation": ("!", "bold magenta"), "needs_person": ("✋", "bold cyan"), "done": ("✓", "green"),
     "failed": ("✗", "bold red"), "cancelled": ("⊘", "yellow"), "blocked": ("✗", "red"),
-    "timed_out": ("⌛", "red"), "skipped": ("↷", "dim"),
+    "timed_out": ("⌛", "red"), "skipped": ("↷", "dim"), "overridden": ("↷", "bold magenta"),
 }
 KIND_STYLE = {"check": "cyan", "action": "bold magenta", "wait": "yellow", "manual": "green"}
-POLL_SECONDS = 2.0
 
 
 class AskScreen(OnceModal["dict[str, str] | None"]):
@@ -47,17 +46,17 @@ class AskScreen(OnceModal["dict[str, str] | None"]):
     AskScreen Input { margin-bottom: 1; }
     """
 
-    def __init__(self, title: str, fields: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, fields: list[tuple[str, str] | tuple[str, str, str]]) -> None:
         super().__init__()
         self.title_text = title
-        self.fields = fields
+        self.fields = [(f[0], f[1], f[2] if len(f) > 2 else "") for f in fields]
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(safe_text(self.title_text, "bold", limit=200))
-            for name, description in self.fields:
-                yield Label(safe_text(description, limit=200))
-                yield Input(id=f"field-{name}", placeholder=name)
+            for name, description, value in self.fields:
+                yield Label(safe_text(description, limit=300))
+                yield Input(value=value, id=f"field-{name}", placeholder=name, max_length=512)
             yield Label(Text("Enter in the last field submits; Esc cancels.", style="dim"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -75,11 +74,12 @@ class AskScreen(OnceModal["dict[str, str] | None"]):
             self.dismiss(None)
 
 
-class RunbookScreen(Screen):
+class RunbookScreen(ReportsWorkerErrors, Screen):
     BINDINGS = [
         Binding("enter", "proceed", "Proceed"),
-        Binding("s", "skip", "Skip (with reason)"),
+        Binding("s", "skip", "Skip / override (with reason)"),
         Binding("r", "retry", "Retry"),
+        Binding("e", "edit", "Edit inputs"),
         Binding("x", "end_run", "End run"),
         Binding("escape", "close", "Back"),
     ]
@@ -94,13 +94,13 @@ class RunbookScreen(Screen):
     RunbookScreen.-narrow #detail { height: 1fr; width: 1fr; }
     """
 
-    def __init__(self, runbook_id: str, context: str) -> None:
+    def __init__(self, session: Any, context: str, runbook_id: str) -> None:
         super().__init__()
+        self.session = session
         self.runbook_id = runbook_id
         self.context = context
         self.run: Any = None
         self.error = ""
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="head")
@@ -116,36 +116,25 @@ class RunbookScreen(Screen):
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "now"
         try:
-            self.run = self.app.runbook_run(self.context, self.runbook_id)  # type: ignore[attr-defined]
+            self.run = self.session.run_control.open(self.context, self.runbook_id)
         except Exception as err:  # noqa: BLE001 - a bad runbook file is a message, not a crash
             self.error = f"cannot open runbook {self.runbook_id}: {err}"
         self.refresh_view()
-        if self.run is not None:
-            self.advance()
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.width < 120, "-narrow")
 
-    # -- driving the run (blocking parts in threads) --------------------------------------------------------
+    def session_changed(self, event: Any) -> None:
+        from cockpit.session import RunChanged, StatusChanged
 
-    @work(group="runbook", exclusive=True, exit_on_error=False)
-    async def advance(self) -> None:
-        run = self.run
-        if run is None:
+        if not self.is_mounted:
             return
-        self.app.refresh_run_facts(self.context)  # type: ignore[attr-defined]
-        self.busy = True
-        try:
-            await asyncio.to_thread(run.advance)
-        finally:
-            self.busy = False
-        self.refresh_view()
-        from cockpit.runbooks.executor import RunState
+        if isinstance(event, RunChanged) and event.context == self.context and event.runbook == self.runbook_id:
+            self.refresh_view()
+        elif isinstance(event, StatusChanged):
+            self.refresh_view()
 
-        if run.state is RunState.WAITING and self.is_current:
-            self.set_timer(POLL_SECONDS, self.advance)
-        if run.state is RunState.DONE:
-            self.app.runbook_finished(self.context, run)  # type: ignore[attr-defined]
+    # -- drawing ---------------------------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
         self.query_one("#head", Static).update(self._head())
@@ -156,18 +145,24 @@ class RunbookScreen(Screen):
         if self.run is None:
             return safe_text(self.error or f"runbook {self.runbook_id}", "bold red")
         book = self.run.runbook
-        text = Text.assemble((book.title, "bold"), (f"   {book.layer} layer · RTO {book.rto or 'n/a'} · context ",
-                                                     "dim"), safe_text(self.context, "bold", limit=60))
-        stale = self.app.runbook_staleness(book.id)  # type: ignore[attr-defined]
+        text = Text.assemble(safe_text(book.title, "bold"), (f"   {book.layer} layer · RTO {book.rto or 'n/a'} · "
+                                                              "context ", "dim"),
+                             safe_text(self.context, "bold", limit=60))
+        stale = self.session.runbook_staleness(book.id)
         head = self.query_one("#head", Static)
         head.set_class(bool(stale), "-stale")
         if stale:
             text.append("\n")
             text.append_text(safe_text(stale, "bold", limit=200))
-        reason = self.app.why_read_only(self.context)  # type: ignore[attr-defined]
+        reason = self.session.why_read_only(self.context)
         if reason:
             text.append("\nREAD-ONLY: ", style="bold reverse")
             text.append_text(safe_text(f"{reason}; actions are shown but nothing will be sent", limit=200))
+        if self.run.inputs:
+            shown = " · ".join(f"{key}={value}" for key, value in self.run.inputs.items())
+            text.append("\ninputs ", style="dim")
+            text.append_text(safe_text(shown, "dim", limit=400))
+            text.append("  (e edits)", style="dim")
         return text
 
     def _steps(self) -> Table:
@@ -181,11 +176,14 @@ class RunbookScreen(Screen):
         current = self.run.current
         for item in self.run.steps:
             mark, style = STATE_MARK.get(item.state.value, ("·", "dim"))
-            title = Text(self.run.text(item.step.title), style="bold" if item is current else "")
+            title = safe_text(self.run.text(item.step.title), "bold" if item is current else "", limit=200)
+            if item.state.value in ("skipped", "overridden") and item.by != "cockpit":
+                title.append_text(safe_text(f"  {item.detail}", "magenta", limit=200))
             took = ""
             if item.started_at and item.finished_at:
                 took = f"{(item.finished_at - item.started_at).total_seconds():.0f}s"
-            table.add_row(Text(mark, style=style), title, Text(item.step.kind, style=KIND_STYLE.get(item.step.kind, "")),
+            kind = item.step.kind + (" (safety)" if item.step.safety else "")
+            table.add_row(Text(mark, style=style), title, Text(kind, style=KIND_STYLE.get(item.step.kind, "")),
                           took)
         return table
 
@@ -200,10 +198,10 @@ class RunbookScreen(Screen):
         if state is RunState.DONE:
             parts.append(Text("Runbook done.", style="bold green"))
             parts.append(Text("A rollback is a debt: the postmortem and the forward fix come next "
-                              "(the command palette has 'Postmortem stub').", style="italic"))
+                              "(a stub is written next to the recording).", style="italic"))
             return Group(*parts)
         if state is RunState.ABORTED:
-            return safe_text(run.stop_reason, "bold yellow")
+            return safe_text(run.stop_reason, "bold yellow", limit=600)
         item = run.current
         step = item.step
         parts.append(Text.assemble((f"step {item.index + 1}/{len(run.steps)} ", "dim"),
@@ -216,22 +214,23 @@ class RunbookScreen(Screen):
         if item.detail:
             parts.append(Text(""))
             parts.append(safe_text(item.detail, limit=1500))
+        skip_words = "override with a reason" if step.safety else "skip with a reason"
         hint = {
             StepState.NEEDS_CONFIRMATION: "Enter: review exactly what will be sent, then confirm (or Esc)",
-            StepState.NEEDS_PERSON: "Enter: mark done (you did it / you checked it) · s: skip with a reason",
+            StepState.NEEDS_PERSON: f"Enter: mark done (you did it / you checked it) · s: {skip_words}",
             StepState.NEEDS_INPUT: "Enter: enter the missing values",
-            StepState.WAITING: "waiting: checked again every few seconds · s: skip · x: end the run",
-            StepState.FAILED: "r: retry · s: skip with a reason (recorded) · x: end the run",
-            StepState.CANCELLED: "r: plan it again · s: skip with a reason · x: end the run",
-            StepState.BLOCKED: "r: retry · s: skip with a reason · x: end the run",
-            StepState.TIMED_OUT: "r: wait again · s: skip with a reason · x: end the run",
+            StepState.WAITING: f"waiting: looked at again as the facts change · s: {skip_words} · x: end the run",
+            StepState.FAILED: f"r: retry · s: {skip_words} (recorded and audited) · e: edit inputs · x: end the run",
+            StepState.CANCELLED: f"r: plan it again · s: {skip_words} · x: end the run",
+            StepState.BLOCKED: f"r: retry · s: {skip_words} · e: edit inputs · x: end the run",
+            StepState.TIMED_OUT: f"r: wait again · s: {skip_words} · x: end the run",
         }.get(item.state, "")
         if state is RunState.STOPPED:
             parts.append(Text(""))
             parts.append(Text("The runbook says: do not go on.", style="bold red"))
             if run.next_runbook:
                 parts.append(safe_text(f"next: runbook {run.next_runbook}", "bold", limit=200))
-            hint = "s: override with a reason (recorded and audited) · x: end the run · Esc: back"
+            hint = f"s: {skip_words} (recorded and audited) · e: edit inputs · x: end the run · Esc: back"
         if hint:
             parts.append(Text(""))
             parts.append(Text(hint, style="bold cyan"))
@@ -242,67 +241,93 @@ class RunbookScreen(Screen):
     @work(group="runbook-person", exclusive=True, exit_on_error=False)
     async def action_proceed(self) -> None:
         run = self.run
-        if run is None or self.busy or run.current is None:
+        if run is None or run.current is None:
             return
-        from cockpit.runbooks.executor import StepState
+        from cockpit.runbooks.executor import RunError, StepState
+        from screens.writeflow import confirm_write
 
+        control = self.session.run_control
         item = run.current
-        person = self.app.person()  # type: ignore[attr-defined]
-        if item.state is StepState.NEEDS_CONFIRMATION:
-            warnings = self.app.preflight_warnings(self.context) if item.step.kind == "action" else ()  # type: ignore
-            result = await self.app.confirm_and_send(  # type: ignore[attr-defined]
-                item.planned, warnings=warnings, send=lambda by, typed: run.confirm(by, typed))
-            if result is None:
-                await asyncio.to_thread(run.cancel, person)
-            elif not result.ok:
-                self.notify(result.message, severity="error", markup=False, timeout=10)
-        elif item.state is StepState.NEEDS_PERSON:
-            await asyncio.to_thread(run.mark_done, person)
-        elif item.state is StepState.NEEDS_INPUT:
-            fields = []
-            for name in item.missing:
-                spec = run.runbook.input(name)
-                fields.append((name, spec.description if spec is not None else name))
-            values = await self.app.push_screen_wait(AskScreen(f"{run.runbook.id} needs:", fields))
-            if values:
-                await asyncio.to_thread(run.provide, **values)
-        else:
+        try:
+            if item.state is StepState.NEEDS_CONFIRMATION:
+                result = await confirm_write(self.app, item.planned,
+                                             send=lambda typed: control.confirm(run, typed))
+                if result is None:
+                    await asyncio.to_thread(control.cancel, run)
+                elif not result.ok:
+                    notify_untrusted(self, result.message, severity="error", timeout=10)
+            elif item.state is StepState.NEEDS_PERSON:
+                if item.step.safety:
+                    notify_untrusted(self, "a safety check is never marked done: s overrides it with a reason",
+                                     timeout=5)
+                    return
+                await asyncio.to_thread(control.mark_done, run)
+            elif item.state is StepState.NEEDS_INPUT:
+                await self._ask_inputs(list(item.missing), f"{run.runbook.id} needs:")
+        except RunError as err:
+            notify_untrusted(self, str(err), timeout=4)
+
+    async def _ask_inputs(self, names: list[str], title: str) -> None:
+        run = self.run
+        fields = []
+        for name in names:
+            spec = run.runbook.input(name)
+            fields.append((name, spec.description if spec is not None else name, str(run.inputs.get(name) or "")))
+        values = await self.app.push_screen_wait(AskScreen(title, fields))
+        while values:
+            errors = await asyncio.to_thread(self.session.run_control.provide, run, values)
+            if not errors:
+                return
+            problem = "; ".join(f"{name}: {why}" for name, why in errors.items())
+            fields = [(name, f"{description}  ✗ {errors[name]}" if name in errors else description, values[name])
+                      for name, description, _ in fields]
+            notify_untrusted(self, problem, severity="warning", timeout=6)
+            values = await self.app.push_screen_wait(AskScreen(title, fields))
+
+    @work(group="runbook-person", exclusive=True, exit_on_error=False)
+    async def action_edit(self) -> None:
+        run = self.run
+        if run is None or not run.runbook.inputs:
             return
-        self.refresh_view()
-        self.advance()
+        await self._ask_inputs([item.name for item in run.runbook.inputs],
+                               f"{run.runbook.id}: correct an input (steps that use it run again)")
 
     @work(group="runbook-person", exclusive=True, exit_on_error=False)
     async def action_skip(self) -> None:
+        from cockpit.runbooks.executor import RunError
+
         run = self.run
         if run is None or run.current is None:
             return
+        step = run.current.step
+        verb = "Override the safety check" if step.safety else "Skip"
         values = await self.app.push_screen_wait(
-            AskScreen(f"Skip '{run.text(run.current.step.title)}'", [("reason", "why (recorded with your name)")]))
+            AskScreen(f"{verb} '{run.text(step.title)}'", [("reason", "why (recorded and audited with your name)",
+                                                             "")]))
         if values:
-            await asyncio.to_thread(run.skip, self.app.person(), values["reason"])  # type: ignore[attr-defined]
-            self.refresh_view()
-            self.advance()
+            try:
+                await asyncio.to_thread(self.session.run_control.skip, run, values["reason"])
+            except RunError as err:
+                notify_untrusted(self, str(err), timeout=4)
 
-    def action_retry(self) -> None:
+    @work(group="runbook-person", exclusive=True, exit_on_error=False)
+    async def action_retry(self) -> None:
         from cockpit.runbooks.executor import RunError
 
         if self.run is None:
             return
         try:
-            self.run.retry()
+            await asyncio.to_thread(self.session.run_control.retry, self.run)
         except RunError as err:
-            self.notify(str(err), timeout=3, markup=False)
-            return
-        self.advance()
+            notify_untrusted(self, str(err), timeout=3)
 
     @work(group="runbook-person", exclusive=True, exit_on_error=False)
     async def action_end_run(self) -> None:
         if self.run is None:
             return
-        values = await self.app.push_screen_wait(AskScreen("End this run", [("reason", "why")]))
+        values = await self.app.push_screen_wait(AskScreen("End this run", [("reason", "why", "")]))
         if values:
-            self.run.abort(self.app.person(), values["reason"])  # type: ignore[attr-defined]
-            self.refresh_view()
+            await asyncio.to_thread(self.session.run_control.end, self.run, values["reason"])
 
     def action_close(self) -> None:
         if self.is_current and self.is_mounted:  # a queued key must not pop a screen twice, or one not up yet

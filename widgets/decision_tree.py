@@ -124,6 +124,7 @@ class DecisionTree(Tree[tuple[str, str]]):
             label.append(f"  RTO {leaf.rto}", style="dim")
         if leaf.runbook and leaf.runbook in self.stale_runbooks:
             label.append(STALE_TAG, style="bold yellow")
+        # the recommended leaf opens what the evaluation recommends there (after a data rollback: the code runbook)
         node = parent.add(label, data=("leaf", slot), expand=recommended, allow_expand=recommended)
         if recommended:
             for evidence in evaluation.leaf_evidence:
@@ -218,12 +219,23 @@ class DecisionPanel(Vertical):
         yield Static(id="recommendation")
         yield Static(id="problems")
 
-    def show(self, evaluation: Evaluation, problems: tuple[str, ...] = (), stale: set[str] | None = None) -> None:
+    def show(self, view: Any) -> None:
+        """Draw a ``cockpit.session.DecisionView`` (evaluation, problems, STALE runbooks)."""
+        evaluation: Evaluation = view.evaluation
+        problems: tuple[str, ...] = view.problems
         tree = self.query_one(DecisionTree)
-        tree.stale_runbooks = stale or set()
+        tree.stale_runbooks = set(view.stale_runbooks)
         tree.show(evaluation)
         self.query_one(PreflightStrip).show(evaluation)
         line = Text()
+        outcome = getattr(evaluation, "outcome", "")
+        if outcome:
+            style = {"MITIGATED": "bold reverse green", "VERIFYING": "bold reverse cyan"}.get(outcome,
+                                                                                            "bold reverse red")
+            line.append(f" {outcome} ", style=style)
+            line.append(" ")
+            line.append_text(safe_text(evaluation.outcome_detail, limit=300))
+            line.append("\n")
         if evaluation.leaf is not None:
             line.append("RECOMMENDED ", style="bold green")
             line.append_text(safe_text(evaluation.leaf.title, "bold", limit=200))
@@ -234,7 +246,10 @@ class DecisionPanel(Vertical):
             line.append_text(safe_text(evaluation.ask, limit=400))
             line.append("  (y / n on the marked question)", style="dim")
         self.query_one("#recommendation", Static).update(line)
-        self.query_one("#problems", Static).update(
-            Text("\n".join(f"! {p}" for p in problems)) if problems else Text()
-        )
+        shown = Text()
+        for index, problem in enumerate(problems):
+            if index:
+                shown.append("\n")
+            shown.append_text(safe_text(f"! {problem}", limit=600))
+        self.query_one("#problems", Static).update(shown)
         self.border_subtitle = "the cockpit never acts on its own: you decide"

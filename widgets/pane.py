@@ -1,11 +1,14 @@
-"""The base of the six panes: a focusable box that shows one PaneSnapshot, its freshness and its failure in words.
+"""The base of the six panes: a focusable box that draws what the session's pane store holds for one (context,
+pane) -- its data, freshness and failure in words.
 
-A pane never fetches: the screen hands it snapshots.  It keeps the last good data when a snapshot says the source
-failed and marks it stale; it lists choices when no target name was given (PICK) and reports the pick upwards.
+A pane never fetches and keeps no data of its own: it is told that its store entry changed and draws the entry
+(the last good data marked stale while the source fails, choices when no target name was given).  It remembers
+only which version of the entry it drew, so an unchanged entry is never drawn again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +24,12 @@ from textual.widgets.option_list import Option
 from cockpit.models import PANE_TITLES, FeedState, PaneSnapshot
 from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import ago
+
+
+def _utcnow() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
 
 
 class Pane(VerticalScroll, can_focus=True):
@@ -59,48 +68,66 @@ class Pane(VerticalScroll, can_focus=True):
 
     BINDINGS = [Binding("enter", "pick", "Pick", show=False)]
 
-    def __init__(self, number: int, **kwargs: Any) -> None:
+    def __init__(self, number: int, *, store: Any = None, context: str = "",
+                 now: Callable[[], datetime] | None = None, **kwargs: Any) -> None:
+        """``store`` is the session's PaneStore (the only place the data lives); without one the widget can
+        still render a view handed to ``render_data`` (tests of the rendering alone)."""
         super().__init__(id=f"pane-{self.pane_id}", **kwargs)
         self.number = number
-        self.snapshot: PaneSnapshot | None = None
-        self.last_good: Any = None
+        if store is None:
+            from cockpit.session.store import PaneStore
+
+            store = PaneStore()
+        self.store = store
+        self.context = context
+        self.now = now or _utcnow
+        self._drawn = -1  # the entry version last drawn
+        self._choices: tuple[str, ...] = ()
         self.border_title = f"{number} {PANE_TITLES[self.pane_id]}"
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="pick")
         yield Static(Text("loading…", style="dim"), id="body")
 
-    # -- data in ---------------------------------------------------------------------------------------------
+    # -- what the store holds --------------------------------------------------------------------------------
 
-    def show(self, snap: PaneSnapshot, now: datetime) -> None:
-        previous = self.snapshot
-        self.snapshot = snap
-        if snap.data is not None:
-            self.last_good = snap.data
-        state = snap.status.state
-        self.set_class(state is FeedState.ERROR and self.last_good is not None, "-stale")
-        self.set_class(state in (FeedState.ERROR, FeedState.MISSING) and self.last_good is None, "-error")
+    @property
+    def entry(self) -> Any:
+        return self.store.entry(self.context, self.pane_id)
+
+    @property
+    def snapshot(self) -> PaneSnapshot:
+        return self.entry.snapshot
+
+    def refresh_from_store(self, now: datetime | None = None, *, force: bool = False) -> bool:
+        """Draw the store's entry if it changed since the last draw (or ``force``); True when drawn."""
+        entry = self.entry
+        if entry.version == self._drawn and not force:
+            return False
+        self._drawn = entry.version
+        now = now or self.now()
+        state = entry.state
+        self.set_class(entry.stale, "-stale")
+        self.set_class(state in (FeedState.ERROR, FeedState.MISSING) and entry.shown is None, "-error")
         self.set_class(state is FeedState.PICK, "-pick")
-        if state is FeedState.PICK and (previous is None or previous.status.choices != snap.status.choices):
+        choices = entry.status.choices if state is FeedState.PICK else ()
+        if state is FeedState.PICK and choices != self._choices:
             picker = self.query_one("#pick", OptionList)
             picker.clear_options()
-            picker.add_options([Option(safe_text(name), id=name) for name in snap.status.choices])
+            picker.add_options([Option(safe_text(name), id=name) for name in choices])
             picker.highlighted = 0  # Enter picks the first one without an arrow key first
-        self.refresh_body(now)
-
-    def refresh_body(self, now: datetime) -> None:
-        body = self.query_one("#body", Static)
-        body.update(self.render_state(now))
+        self._choices = choices
+        self.query_one("#body", Static).update(self.render_state(entry, now))
         self.refresh_freshness(now)
+        return True
 
     def refresh_freshness(self, now: datetime) -> None:
-        self.border_subtitle = self.freshness(now)
+        subtitle = self.freshness(now)
+        if str(subtitle) != str(self.border_subtitle or ""):
+            self.border_subtitle = subtitle
 
-    def render_state(self, now: datetime) -> RenderableType:
-        snap = self.snapshot
-        if snap is None:
-            return Text("loading…", style="dim")
-        status = snap.status
+    def render_state(self, entry: Any, now: datetime) -> RenderableType:
+        status = entry.status
         state = status.state
         parts: list[RenderableType] = []
         if state is FeedState.ERROR:
@@ -111,9 +138,9 @@ class Pane(VerticalScroll, can_focus=True):
             parts.append(safe_text(status.error or "nothing to show", "dim"))
         elif state is FeedState.PICK:
             parts.append(Text("No name given: pick one (↑↓ Enter)", style="italic"))
-        elif state is FeedState.LOADING and self.last_good is None:
+        elif state is FeedState.LOADING and entry.last_good is None:
             parts.append(Text("loading…", style="dim"))
-        data = snap.data if snap.data is not None else (self.last_good if state is FeedState.ERROR else None)
+        data = entry.shown
         if data is not None:
             try:
                 parts.append(self.render_data(data, now))
@@ -127,10 +154,10 @@ class Pane(VerticalScroll, can_focus=True):
         return safe_text(repr(data))
 
     def freshness(self, now: datetime) -> Text:
-        snap = self.snapshot
-        if snap is None:
+        entry = self.entry
+        status = entry.status
+        if entry.version == 0:
             return Text("loading", style="dim")
-        status = snap.status
         text = Text()
         if status.state is FeedState.ERROR and status.updated_at is not None:
             text.append(f"STALE {ago(status.updated_at, now)}", style="bold yellow")
@@ -145,18 +172,18 @@ class Pane(VerticalScroll, can_focus=True):
     # -- summary for the one-line strip --------------------------------------------------------------------
 
     def summary(self, now: datetime) -> Text:
-        snap = self.snapshot
+        entry = self.entry
         label = Text(f"{self.number} ", style="bold")
-        if snap is None or (snap.status.state is FeedState.LOADING and self.last_good is None):
+        state = entry.state
+        if entry.version == 0 or (state is FeedState.LOADING and entry.last_good is None):
             return label + Text("…", style="dim")
-        state = snap.status.state
         if state is FeedState.PICK:
             return label + Text("pick", style="italic")
         if state is FeedState.MISSING:
             return label + Text("n/a", style="yellow")
-        if state is FeedState.EMPTY and snap.data is None:
+        if state is FeedState.EMPTY and entry.snapshot.data is None:
             return label + Text("none", style="dim")
-        data = snap.data if snap.data is not None else self.last_good
+        data = entry.current
         text = label + (self.summarize(data, now) if data is not None else Text("✗", style="red"))
         if state is FeedState.ERROR:
             text.append(" ✗", style="bold red")
@@ -181,8 +208,7 @@ class Pane(VerticalScroll, can_focus=True):
             self.post_message(self.Picked(self.pane_id, event.option.id))
 
     def on_resize(self) -> None:
-        if self.snapshot is not None:
-            self.refresh_body(self.app.clock.now())  # type: ignore[attr-defined]
+        self.refresh_from_store(force=True)
 
     def on_focus(self) -> None:
         if self.has_class("-pick"):

@@ -44,9 +44,9 @@ class RolloutPane(Pane):
             self.name = name
 
     def action_rollout(self, verb: str) -> None:
-        data = self.snapshot.data if self.snapshot is not None and self.snapshot.data is not None else self.last_good
+        data = self.entry.current
         if not isinstance(data, RolloutView):
-            self.notify("No Rollout shown here yet: nothing to act on.", timeout=3)
+            self.notify("No Rollout shown here yet: nothing to act on.", timeout=3, markup=False)
             return
         self.post_message(self.ActionRequested(verb, data.namespace, data.name))
 

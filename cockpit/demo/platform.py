@@ -211,8 +211,8 @@ def run_demo(settings: Any, *, drill: str | None = None) -> int:
     given), tear it down.  The session is recorded like any other."""
     import sys
 
-    from cockpit.app import CockpitApp, connect
-    from cockpit.session import start_recording
+    from cockpit.app import CockpitApp
+    from cockpit.session import connect, open_session, start_recording
 
     platform = DemoPlatform().start()
     sink = None
@@ -220,7 +220,7 @@ def run_demo(settings: Any, *, drill: str | None = None) -> int:
         demo = demo_settings(settings, platform)
         targets = connect(demo, note="demo platform on 127.0.0.1")
         sink, note = start_recording(demo, targets, path=demo.record, is_drill=bool(drill), runbook=drill or "")
-        app = CockpitApp(demo, targets, recorder=sink, recording_note=note, drill=drill)
+        app = CockpitApp(open_session(demo, targets, recorder=sink, drill=drill), recording_note=note)
         app.run()
         return app.return_code or 0
     finally:

@@ -90,7 +90,7 @@ EVENT_KINDS: tuple[str, ...] = ("snapshot", "decision", "answer", "step", "gatew
 ACTION_KINDS: tuple[str, ...] = ("answer", "step", "gateway", "marker")
 """What the timeline marks and ``[``/``]`` jump between: the person's moves, the writes and the named moments."""
 
-STEP_STATES = ("started", "asked", "confirmed", "cancelled", "done", "failed", "skipped")
+STEP_STATES = ("started", "asked", "confirmed", "cancelled", "done", "failed", "skipped", "overridden")
 STEP_TYPES = ("check", "action", "wait", "manual")
 ANSWER_STATES = ("asked", "answered")
 GATEWAY_OUTCOMES = ("ok", "refused", "error", "conflict", "dry-run")
@@ -103,6 +103,12 @@ MARKER_NAMES = (
     "symptom-ok",
     "drill-end",
     "note",
+    "action-done",  # a write the cockpit sent was answered ok
+    "data-rolled-back",  # a PITR run completed: the data layer is back before the migration
+    "verifying",  # after a mitigating write: watching p99 (and the Rollout) for the verification window
+    "mitigated",
+    "not-mitigated",
+    "resumed",  # this session continues a run recorded by an earlier one
 )
 
 SUFFIX = ".cockpit"

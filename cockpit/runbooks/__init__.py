@@ -37,6 +37,8 @@ from typing import Any
 
 RUNBOOK_DIR = Path(__file__).parent
 STEP_KINDS = ("check", "action", "wait", "manual")
+# how an input is checked when entered (cockpit.session.runs.validate_input)
+INPUT_TYPES = ("text", "name", "time", "history_id", "commit", "backup", "cluster", "namespace", "release", "revision")
 LAYERS = ("code", "data", "config", "mitigation")
 PREFLIGHT_FACT = "preflight.verdict"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -97,6 +99,7 @@ SCHEMA: dict[str, Any] = {
                     "description": _TEXT,
                     "ask": {"type": "boolean"},
                     "default": {"type": ["string", "number", "boolean"]},
+                    "type": {"enum": list(INPUT_TYPES)},
                 },
             },
         },
@@ -122,6 +125,7 @@ SCHEMA: dict[str, Any] = {
                     "with": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                     "instruction": {"type": "string"},
                     "timeout": {"type": "number", "exclusiveMinimum": 0},
+                    "safety": {"type": "boolean"},
                 },
                 "allOf": [
                     {"if": {"properties": {"kind": {"const": "check"}}}, "then": {"required": ["when"]}},
@@ -138,10 +142,11 @@ SCHEMA: dict[str, Any] = {
 # --------------------------------------------------------------------------- model
 
 
-def fill(text: str, inputs: Mapping[str, Any]) -> str:
-    """``{name}`` placeholders replaced by inputs; unknown names are left as they are (shown, not guessed)."""
+def fill(text: str, inputs: Mapping[str, Any], *, missing: str = "{{{name}}}") -> str:
+    """``{name}`` placeholders replaced by inputs; unknown names are left as they are (shown, not guessed), or
+    written as ``missing`` (e.g. ``"‹{name}?›"`` for a title on screen)."""
     return _PLACEHOLDER.sub(lambda m: str(inputs[m.group(1)]) if inputs.get(m.group(1)) not in (None, "")
-                            else m.group(0), text)
+                            else missing.format(name=m.group(1)), text)
 
 
 def placeholders(text: str) -> set[str]:
@@ -200,13 +205,13 @@ class Condition:
         if op == "present":
             return actual is not None, f"{name} {'is' if actual is not None else 'is not'} known"
         if actual is None:
-            return None, f"cannot tell: {name} is not known"
+            return None, _unknown_words(facts, name)
         if op in ("true", "false"):
             return (actual is True) if op == "true" else (actual is False), f"{name} = {_shown(actual)}"
         if "value_fact" in raw:
             expected = facts.get(raw["value_fact"])
             if expected is None:
-                return None, f"cannot tell: {raw['value_fact']} is not known"
+                return None, _unknown_words(facts, raw["value_fact"])
         else:
             expected = _value(raw.get("value"), inputs)
         try:
@@ -214,6 +219,27 @@ class Condition:
         except TypeError:
             return None, f"cannot compare {name} = {_shown(actual)} with {_shown(expected)}"
         return result, f"{name} = {_shown(actual)} (wanted {self.describe(inputs)})"
+
+
+def _unknown_words(facts: Mapping[str, Any], name: str) -> str:
+    why = getattr(facts, "why_unknown", None)
+    if why is None:
+        return f"cannot tell: {name} is not known"
+    kind, reason = why(name)
+    if kind == "pending":
+        return f"waiting for {name}: {reason}"
+    return f"cannot tell {name}: {reason}"
+
+
+def unknown_facts(condition: "Condition", facts: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, pending | unavailable | unknown, reason) for each fact of ``condition`` without a value."""
+    out = []
+    for name in sorted(condition.facts()):
+        if facts.get(name) is None:
+            why = getattr(facts, "why_unknown", None)
+            kind, reason = why(name) if why is not None else ("unknown", f"{name} is not known")
+            out.append((name, kind, reason))
+    return out
 
 
 def _value(value: Any, inputs: Mapping[str, Any]) -> Any:
@@ -271,6 +297,7 @@ class Input:
     description: str
     ask: bool = False  # the person enters it during the run (a PITR target time)
     default: str | None = None
+    type: str = "text"  # see INPUT_TYPES: how a value is checked when entered
 
 
 @dataclass(frozen=True)
@@ -288,6 +315,7 @@ class Step:
     instruction: str = ""
     timeout: float = 600.0  # wait: seconds before the person is asked what to do
     only_if: Condition | None = None  # false: the step is not needed and is skipped
+    safety: bool = False  # a safety check: unknown waits, failing stops, only an override with a reason passes
 
     def needs(self) -> set[str]:
         """Inputs this step's action parameters and texts refer to."""
@@ -342,7 +370,7 @@ def parse_runbook(data: Any, where: str = "<runbook>") -> Runbook:
     _validate_schema(data, where)
     inputs = tuple(
         Input(item["name"], item["description"], bool(item.get("ask", False)),
-              None if item.get("default") is None else str(item["default"]))
+              None if item.get("default") is None else str(item["default"]), str(item.get("type", "text")))
         for item in data.get("inputs") or ()
     )
     declared = {item.name for item in inputs}
@@ -365,6 +393,7 @@ def parse_runbook(data: Any, where: str = "<runbook>") -> Runbook:
                     for key, value in (raw.get("with") or {}).items()},
             instruction=raw.get("instruction", "").strip(), timeout=float(raw.get("timeout", 600)),
             only_if=Condition(raw["only_if"]) if raw.get("only_if") is not None else None,
+            safety=bool(raw.get("safety", False)),
         )
         for tested in (condition, step.only_if):
             unknown = sorted(tested.facts() - set(FACTS)) if tested is not None else []

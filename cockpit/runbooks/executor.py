@@ -43,7 +43,7 @@ from typing import Any
 
 from cockpit.actions.requests import ActionRefused
 from cockpit.clock import Clock
-from cockpit.runbooks import Runbook, Step, fill
+from cockpit.runbooks import Runbook, Step, fill, unknown_facts
 from cockpit.sources.errors import SourceError
 
 
@@ -59,9 +59,10 @@ class StepState(str, Enum):
     BLOCKED = "blocked"  # the action could not be planned (refused)
     TIMED_OUT = "timed_out"  # a wait step ran past its timeout
     SKIPPED = "skipped"
+    OVERRIDDEN = "overridden"  # a safety check passed by the person's explicit override with a reason
 
 
-FINISHED = (StepState.DONE, StepState.SKIPPED)
+FINISHED = (StepState.DONE, StepState.SKIPPED, StepState.OVERRIDDEN)
 STUCK = (StepState.FAILED, StepState.CANCELLED, StepState.BLOCKED, StepState.TIMED_OUT)
 
 
@@ -210,8 +211,8 @@ class RunbookRun:
         return rows
 
     def text(self, value: str) -> str:
-        """A runbook text with the run's inputs filled in."""
-        return fill(value, self.inputs)
+        """A runbook text with the run's inputs filled in (an input not known yet reads ‹name?›)."""
+        return fill(value, self.inputs, missing="‹{name}?›")
 
     # ------------------------------------------------------------------------------------------------ driving
 
@@ -284,10 +285,25 @@ class RunbookRun:
     def _check(self, item: StepRun) -> None:
         step = item.step
         assert step.condition is not None
-        answer, why = step.condition.evaluate(self._facts_now(), self.inputs)
+        facts = self._facts_now()
+        answer, why = step.condition.evaluate(facts, self.inputs)
         if answer is True:
             self._done(item, why)
         elif answer is None:
+            unknown = unknown_facts(step.condition, facts)
+            loading = [entry for entry in unknown if entry[1] != "unavailable"]
+            if loading and not self._waited_too_long(item):
+                # still loading: a wait, never "mark done" (nothing is judged on evidence not read yet)
+                item.state = StepState.WAITING
+                item.detail = f"{why}; looked at again as it arrives"
+                return
+            if step.safety:
+                item.state = StepState.FAILED
+                item.detail = (f"{why}. This is a safety check: it cannot be marked done, only overridden with a "
+                               "reason (recorded and audited)")
+                self.stop_reason = item.detail
+                self._event(item, "failed", item.detail)
+                return
             asked_before = item.state is StepState.NEEDS_PERSON
             item.state = StepState.NEEDS_PERSON
             item.detail = f"{why}; check it yourself ({step.condition.describe(self.inputs)}), then mark it done"
@@ -302,6 +318,10 @@ class RunbookRun:
             self.stop_reason = item.detail
             self.next_runbook = step.next_runbook
             self._event(item, "failed", item.detail)
+
+    def _waited_too_long(self, item: StepRun) -> bool:
+        started = item.waiting_since or item.started_at or self.clock.now()
+        return (self.clock.now() - started).total_seconds() >= item.step.timeout
 
     def _wait(self, item: StepRun) -> None:
         step = item.step
@@ -404,6 +424,8 @@ class RunbookRun:
     def mark_done(self, by: str, note: str = "") -> None:
         """A manual step done, or a check the cockpit could not decide confirmed by the person."""
         item = self._expect(StepState.NEEDS_PERSON)
+        if item.step.safety:
+            raise RunError("a safety check cannot be marked done: override it with a reason")
         if not by:
             raise RunError("marking a step done needs the name of who did it")
         if item.step.kind == "manual" and self._record_manual is not None:
@@ -425,12 +447,23 @@ class RunbookRun:
             self._event(item, "cancelled", "skipped instead of confirmed", by)
         if item.started_at is None:
             item.started_at = self.clock.now()
-        item.state, item.by = StepState.SKIPPED, by
+        overriding = item.step.safety
+        item.state, item.by = (StepState.OVERRIDDEN if overriding else StepState.SKIPPED), by
         item.finished_at = self.clock.now()
-        item.detail = f"skipped by {by}: {reason}"
+        item.detail = f"{'overridden' if overriding else 'skipped'} by {by}: {reason}"
         if self.stop_reason:
             self.stop_reason, self.next_runbook = "", ""
-        self._event(item, "skipped", item.detail, by)
+        self._event(item, "overridden" if overriding else "skipped", item.detail, by)
+
+    def override(self, by: str, reason: str) -> None:
+        """Pass the current step (a failed or undecided safety check) on the person's word, with a reason.
+        Shown as ↷ with the reason, never as done."""
+        item = self.current
+        if item is None:
+            raise RunError("the runbook is finished")
+        if not item.step.safety:
+            raise RunError("only a safety check is overridden; skip this step instead")
+        self.skip(by, reason)
 
     def retry(self) -> None:
         """Run the current step again (re-plan an action, re-evaluate a check, restart a wait's timeout)."""
@@ -450,6 +483,17 @@ class RunbookRun:
         item = self.current
         if item is not None and item.state is StepState.NEEDS_INPUT:
             item.state, item.missing = StepState.PENDING, ()
+
+    def reset_from(self, index: int) -> None:
+        """Run the steps from ``index`` again (an input they use was corrected).  Done actions stay in the
+        timeline (their events are kept); they will be planned again with the new values."""
+        for item in self.steps[index:]:
+            if item.state is not StepState.PENDING:
+                self._event(item, "started", "reset: an input it uses was changed")
+            item.state, item.planned, item.result, item.missing = StepState.PENDING, None, None, ()
+            item.finished_at, item.detail, item.by, item.waiting_since = None, "", "", None
+        self.stop_reason, self.next_runbook = "", ""
+        self.finished_at = None
 
     def abort(self, by: str, reason: str) -> None:
         """End the run here; unfinished steps stay as they are in the timeline."""

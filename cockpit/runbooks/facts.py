@@ -54,6 +54,27 @@ FACTS: dict[str, tuple[str, str]] = {
 }
 
 
+class Facts(dict):
+    """Known facts by name, plus why each unknown one is unknown.
+
+    ``pending``: still loading (a step waits for it); ``unavailable``: cannot be read here, with the reason (a
+    safety check then stops: only an override with a reason passes it).  A name in neither is simply unknown.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, str] = {}
+        self.unavailable: dict[str, str] = {}
+
+    def why_unknown(self, name: str) -> tuple[str, str]:
+        """("pending" | "unavailable" | "unknown", reason) for a fact that has no value."""
+        if name in self.pending:
+            return "pending", self.pending[name]
+        if name in self.unavailable:
+            return "unavailable", self.unavailable[name]
+        return "unknown", f"{name} is not known"
+
+
 def facts_from(
     *,
     app: ArgoApp | None = None,

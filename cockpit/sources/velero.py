@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cockpit.models import VeleroBackup, VeleroSchedule, VeleroView
+from cockpit.models import VeleroBackup, VeleroRestore, VeleroSchedule, VeleroView
 from cockpit.timefmt import parse_time
 from cockpit.sources.raw import as_map as _map, as_text as _text, as_count as _count, as_items as _objects
 
@@ -70,3 +70,30 @@ def parse_velero(backups: Any, schedules: Any) -> VeleroView:
     listed = [parse_schedule(item) for item in _objects(schedules)]
     listed.sort(key=lambda schedule: schedule.name)
     return VeleroView(backups=tuple(parsed), schedules=tuple(listed))
+
+
+def parse_restore(obj: Any) -> VeleroRestore:
+    """A :class:`VeleroRestore` (``velero restore get``'s columns: phase, backup, started, completed, errors)."""
+    obj = _map(obj)
+    meta = _map(obj.get("metadata"))
+    spec = _map(obj.get("spec"))
+    status = _map(obj.get("status"))
+    return VeleroRestore(
+        name=_text(meta.get("name")),
+        phase=_text(status.get("phase")),
+        backup=_text(spec.get("backupName")),
+        started_at=parse_time(status.get("startTimestamp")),
+        completed_at=parse_time(status.get("completionTimestamp")),
+        included_namespaces=_strings(spec.get("includedNamespaces")),
+        errors=_count(status.get("errors")),
+        warnings=_count(status.get("warnings")),
+        failure_reason=_text(status.get("failureReason")),
+        created_at=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def parse_restores(items: Any) -> tuple[VeleroRestore, ...]:
+    restores = [parse_restore(item) for item in _objects(items)]
+    restores.sort(key=lambda r: (r.created_at or r.started_at or datetime.min.replace(tzinfo=timezone.utc), r.name),
+                  reverse=True)
+    return tuple(restores)

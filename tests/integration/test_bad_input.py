@@ -276,7 +276,7 @@ async def test_hostile_text_everywhere_renders_literally(hostile_platform: DemoP
             pane = dash.pane(name)
             with open(os.devnull, "w") as sink:
                 console = Console(width=200, record=True, file=sink, color_system=None)
-                console.print(pane.render_state(app.clock.now()))
+                console.print(pane.render_state(pane.entry, app.clock.now()))
             text = console.export_text()
             check_rendered(text, name)
             assert "cannot show this data" not in text, f"{name} failed to render: {text[:300]}"
@@ -423,7 +423,8 @@ def kubeconfig_text(server: str, *, user: str = "token: t", cluster_name: str = 
 ], ids=["closed-port", "unresolvable-host", "missing-cluster-entry", "exec-plugin-missing"])
 async def test_kubeconfig_pointing_nowhere_says_so_in_the_panes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 text: Callable[[], str], words: str) -> None:
-    from cockpit.app import CockpitApp, connect
+    from cockpit.session import connect
+    from tests.ui.harness import build_app
     from cockpit.sources import kube as kube_source
 
     monkeypatch.setattr(kube_source, "CONNECT_TIMEOUT", 1.0)
@@ -431,7 +432,7 @@ async def test_kubeconfig_pointing_nowhere_says_so_in_the_panes(tmp_path: Path, 
     path = tmp_path / "kubeconfig"
     path.write_text(text())
     settings = build_settings({"kubeconfig": str(path), "app": "a", "rollout": "r"})
-    app = CockpitApp(settings, connect(settings), tick=False)
+    app = build_app(settings, connect(settings), tick=False)
     async with app.run_test(size=(160, 40)) as pilot:
         pane = app.dashboard.active().pane("rollout")
         await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.status.state is FeedState.ERROR,

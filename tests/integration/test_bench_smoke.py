@@ -43,7 +43,7 @@ def test_quick_bench_writes_the_table_and_the_json(tmp_path: Path) -> None:
 def test_incremental_velero_parse_matches_the_full_parse() -> None:
     from cockpit.demo.scale import backup
     from cockpit.sources.velero import parse_velero
-    from cockpit.store import ParsedBackups
+    from cockpit.feeds import ParsedBackups
 
     now = datetime(2026, 5, 20, 14, 27, 13, tzinfo=timezone.utc)
     items = {}

@@ -50,7 +50,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from rich.console import Console
 
-from cockpit.app import CockpitApp, connect
+from cockpit.session import connect
+from tests.ui.harness import build_app
 from cockpit.clock import FixedClock
 from cockpit.config import build_settings
 from cockpit.demo import scenario
@@ -352,7 +353,7 @@ def rendered(pane: Any, now: datetime) -> str:
     """What the pane shows, as plain text (body and freshness line)."""
     with open(os.devnull, "w") as sink:
         console = Console(width=200, record=True, file=sink, color_system=None)
-        console.print(pane.render_state(now))
+        console.print(pane.render_state(pane.entry, now))
         console.print(pane.freshness(now))
     return console.export_text()
 
@@ -373,7 +374,7 @@ async def other_pane_updates(pilot: Any, platform: DemoPlatform, name: str) -> N
 
 async def latency_updates(pilot: Any, context: str) -> None:
     """The p99 pane polls again and gets an answer (the Kubernetes API is the one at fault)."""
-    feed = pilot.app.latency_feeds[context]
+    feed = pilot.app.session.contexts[context].latency
     before = feed.snapshot
     await wait_for(pilot, lambda: feed.snapshot is not before and feed.snapshot.status.state is FeedState.OK,
                    timeout=5, what="the p99 pane to update")
@@ -394,7 +395,7 @@ KUBE_WORDS = {
 async def test_kubernetes_api_faults(platform: DemoPlatform, fast_sources: None) -> None:
     cells = Cells("Kubernetes API")
     settings = demo_settings(build_settings({"prometheus_interval": 0.3}), platform)
-    app = CockpitApp(settings, connect(settings), clock=FixedClock(platform.now), tick=False)
+    app = build_app(settings, connect(settings), clock=FixedClock(platform.now), tick=False)
     kube = platform.kube
     ns, name = scenario.APP_NAMESPACE, scenario.ROLLOUT
     async with app.run_test(size=(200, 50)) as pilot:
@@ -418,7 +419,7 @@ async def test_kubernetes_api_faults(platform: DemoPlatform, fast_sources: None)
                         what=f"the Rollout pane to say {KUBE_WORDS[kind][0]!r}")
                     shown.append(pane.snapshot.status.error)
                     screen = rendered(pane, app.clock.now())
-                    expect(pane.has_class("-stale") and pane.last_good is not None, "last good data not kept/marked")
+                    expect(pane.has_class("-stale") and pane.entry.last_good is not None, "last good data not kept/marked")
                     expect("STALE" in screen and scenario.ROLLOUT in screen, "the pane does not show STALE + data")
                     # a change the cockpit must pick up once the fault clears
                     kube.patch_status("argoproj.io/v1alpha1", "rollouts", ns, name, {"availableReplicas": marker})
@@ -484,7 +485,7 @@ async def test_prometheus_faults(platform: DemoPlatform, fast_sources: None) -> 
     try:
         settings = dataclasses.replace(demo_settings(build_settings({"prometheus_interval": 0.3}), platform),
                                        prometheus_url=proxy.url)
-        app = CockpitApp(settings, connect(settings), clock=FixedClock(platform.now), tick=False)
+        app = build_app(settings, connect(settings), clock=FixedClock(platform.now), tick=False)
         async with app.run_test(size=(200, 50)) as pilot:
             await wait_for(pilot, lambda: all_populated(app), what="all six panes")
             pane = app.dashboard.active().pane("latency")
@@ -499,7 +500,7 @@ async def test_prometheus_faults(platform: DemoPlatform, fast_sources: None) -> 
                             what=f"the p99 pane to say {PROM_WORDS[kind][0]!r}")
                         shown.append(pane.snapshot.status.error)
                         screen = rendered(pane, app.clock.now())
-                        expect(pane.has_class("-stale") and pane.last_good is not None, "last good data not kept")
+                        expect(pane.has_class("-stale") and pane.entry.last_good is not None, "last good data not kept")
                         expect("STALE" in screen and "p99" in screen, "the pane does not show STALE + the p99")
                         platform.prom.set_series(lambda t, v=value: v)  # the answer after recovery
                         await other_pane_updates(pilot, platform, f"prom-probe-{number}-{kind}")

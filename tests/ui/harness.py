@@ -6,8 +6,9 @@ import asyncio
 import time
 from datetime import datetime, timezone
 
-from cockpit.app import CockpitApp, connect
+from cockpit.app import CockpitApp
 from cockpit.clock import FixedClock
+from cockpit.session import connect, open_session
 from cockpit.config import build_settings
 from cockpit.demo.platform import DemoPlatform, demo_settings
 from cockpit.models import PANES, FeedState
@@ -19,9 +20,10 @@ def make_app(platform: DemoPlatform, *, clock=None, tick: bool = False, audit_pa
              read_only_reason: str | None = None, **overrides) -> CockpitApp:
     settings = demo_settings(build_settings(overrides), platform)
     targets = connect(settings, note="demo platform on 127.0.0.1")
-    return CockpitApp(settings, targets, clock=clock or FixedClock(platform.now), tick=tick,
-                      audit_path=audit_path or str(platform.workdir / "audit.jsonl"),
-                      read_only_reason=read_only_reason)
+    session = open_session(settings, targets, clock=clock or FixedClock(platform.now),
+                           audit_path=audit_path or str(platform.workdir / "audit.jsonl"),
+                           read_only_reason=read_only_reason)
+    return CockpitApp(session, tick=tick)
 
 
 def pane_states(app: CockpitApp) -> dict[str, FeedState | None]:
@@ -55,6 +57,12 @@ async def settle(pilot) -> None:
     """All six panes populated and the decision tree evaluated on gathered evidence (deterministic screens)."""
     app = pilot.app
     await wait_for(pilot, lambda: all_populated(app), what="all six panes populated")
-    await wait_for(pilot, lambda: all(t.name in app.gathered for t in app.targets) and not app._evidence_due,
-                   what="the decision evidence")
+    session = app.session
+    await wait_for(pilot, lambda: all(session.gathered(t.name) is not None and not session.evidence_pending(t.name)
+                                      for t in app.targets), what="the decision evidence")
     await pilot.pause(0.2)
+
+
+def build_app(settings, targets, *, tick: bool = False, start_feeds: bool = True, **session_kw) -> CockpitApp:
+    """An app over a new session (``session_kw``: clock, recorder, audit_path, read_only_reason, drill, player)."""
+    return CockpitApp(open_session(settings, targets, **session_kw), tick=tick, start_feeds=start_feeds)

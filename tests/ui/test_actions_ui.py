@@ -104,7 +104,10 @@ async def test_destructive_action_needs_the_typed_name(platform, tmp_path):
         backup = next(b.name for b in app.dashboard.active().pane("velero").snapshot.data.backups
                       if b.phase == "Completed")
         context = app.targets[0].name
-        app.write(context, lambda env: velero.restore(env.kube, backup, namespaces=[scenario.APP_NAMESPACE]))
+        from screens.writeflow import start_write
+
+        start_write(app.dashboard, context, lambda: app.session.plan(
+            context, lambda env: velero.restore(env.kube, backup, namespaces=[scenario.APP_NAMESPACE])))
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", what="the modal")
         modal = app.screen
         assert modal.destructive and modal.planned.confirm_word

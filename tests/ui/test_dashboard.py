@@ -66,7 +66,7 @@ async def test_kube_api_down_then_back(platform):
         await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.ERROR, what="rollout pane error")
         rollout_pane = app.dashboard.active().pane("rollout")
         assert rollout_pane.has_class("-stale")
-        assert rollout_pane.last_good is not None
+        assert rollout_pane.entry.last_good is not None
         assert "unreachable" in rollout_pane.snapshot.status.error or "lost" in rollout_pane.snapshot.status.error
         assert pane_states(app)["latency"] is FeedState.OK
         platform.kube.start()
@@ -82,7 +82,7 @@ async def test_prometheus_down_then_back(platform):
         await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.ERROR, what="latency error")
         pane = app.dashboard.active().pane("latency")
         assert "connection refused" in pane.snapshot.status.error
-        assert pane.last_good is not None and pane.has_class("-stale")
+        assert pane.entry.last_good is not None and pane.has_class("-stale")
         assert pane_states(app)["rollout"] is FeedState.OK
         platform.prom.start()
         await wait_for(pilot, lambda: pane_states(app)["latency"] is FeedState.OK, what="latency recovery")
@@ -92,13 +92,15 @@ async def test_no_names_given_the_panes_list_and_pick(platform):
     """Without --app/--rollout the panes list what exists; Enter picks, and the pick holds for the session."""
     import dataclasses
 
-    from cockpit.app import CockpitApp, connect
+    from cockpit.session import connect
+
+    from tests.ui.harness import build_app
     from cockpit.clock import FixedClock
     from cockpit.config import build_settings
     from cockpit.demo.platform import demo_settings
 
     settings = dataclasses.replace(demo_settings(build_settings({}), platform), app=None, rollout=None)
-    app = CockpitApp(settings, connect(settings), clock=FixedClock(T0), tick=False,
+    app = build_app(settings, connect(settings), clock=FixedClock(T0), tick=False,
                      audit_path=str(platform.workdir / "audit.jsonl"))
     async with app.run_test(size=(200, 50)) as pilot:
         dash = lambda: app.dashboard.active()  # noqa: E731
@@ -111,7 +113,7 @@ async def test_no_names_given_the_panes_list_and_pick(platform):
         await pilot.press("2", "enter")
         await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.OK, what="the picked rollout")
         await wait_for(pilot, lambda: pane_states(app)["analysis"] is FeedState.OK, what="its AnalysisRuns")
-        assert app.feeds[app.targets[0].name].chosen == {"argocd": "bookstore-catalog-us-east",
+        assert app.session.contexts[app.targets[0].name].feeds.chosen == {"argocd": "bookstore-catalog-us-east",
                                                          "rollout": "catalog", "cnpg": "bookstore-platform-cnpg-orders"}
 
 
@@ -119,7 +121,9 @@ async def test_two_contexts_one_tab_each(platform, tmp_path):
     """--context twice: a tab per context, the name always shown, production in the bar, `c` switches."""
     import dataclasses
 
-    from cockpit.app import CockpitApp, connect
+    from cockpit.session import connect
+
+    from tests.ui.harness import build_app
     from cockpit.clock import FixedClock
     from cockpit.config import ContextSettings, build_settings
     from cockpit.demo import scenario
@@ -129,7 +133,7 @@ async def test_two_contexts_one_tab_each(platform, tmp_path):
     base = demo_settings(build_settings({}), platform)
     settings = dataclasses.replace(base, contexts=("demo-us-east", "demo-eu-west"), context_settings={
         "demo-eu-west": ContextSettings("demo-eu-west", production=True, read_only=True)})
-    app = CockpitApp(settings, connect(settings), clock=FixedClock(T0), tick=False,
+    app = build_app(settings, connect(settings), clock=FixedClock(T0), tick=False,
                      audit_path=str(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(200, 50)) as pilot:
         await wait_for(pilot, lambda: all(d.pane("rollout").snapshot is not None
@@ -143,4 +147,4 @@ async def test_two_contexts_one_tab_each(platform, tmp_path):
         assert tabs.active == "tab-1", (tabs.active, app.focused)
         assert app.dashboard.active().target.name == "demo-eu-west"
         assert "PRODUCTION" in str(bar.render()) and "READ-ONLY" in str(bar.render()) and bar.has_class("-production")
-        assert app.why_read_only("demo-eu-west") and not app.why_read_only("demo-us-east")
+        assert app.session.why_read_only("demo-eu-west") and not app.session.why_read_only("demo-us-east")

@@ -20,7 +20,7 @@ def platform():
 async def _evaluated(pilot):
     await settle(pilot)
     context = pilot.app.targets[0].name
-    await wait_for(pilot, lambda: context in pilot.app.gathered, what="the decision evidence")
+    await wait_for(pilot, lambda: pilot.app.session.gathered(context) is not None, what="the decision evidence")
     await pilot.pause(0.1)
     return context
 
@@ -29,7 +29,7 @@ async def test_seed_scenario_recommends_flag_flip_with_evidence(platform):
     app = make_app(platform)
     async with app.run_test(size=(200, 50)) as pilot:
         context = await _evaluated(pilot)
-        evaluation = app.evaluations[context]
+        evaluation = app.session.evaluation(context)
         assert evaluation.path == ("recent_deploy", "flag_flip")
         assert evaluation.leaf.id == "flag-flip"
         facts = " ".join(e.fact for e in evaluation.results["recent_deploy"].evidence)
@@ -38,7 +38,7 @@ async def test_seed_scenario_recommends_flag_flip_with_evidence(platform):
         migration = evaluation.results["migration"]
         assert migration.answer is Answer.YES and "DROP COLUMN legacy_status" in migration.explain
         assert "DATA rollback first" in migration.explain
-        assert app.gathered[context].problems == ()
+        assert app.session.gathered(context).problems == ()
 
 
 async def test_answer_no_reroutes_to_data_first_then_clear(platform):
@@ -52,7 +52,7 @@ async def test_answer_no_reroutes_to_data_first_then_clear(platform):
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
-        evaluation = app.evaluations[context]
+        evaluation = app.session.evaluation(context)
         assert evaluation.results["flag_flip"].overridden
         assert evaluation.leaf.id == "data-rollback-postgres-pitr"
         assert evaluation.leaf.then_runbook == "code-rollback-rollouts"
@@ -60,12 +60,12 @@ async def test_answer_no_reroutes_to_data_first_then_clear(platform):
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
-        assert app.evaluations[context].leaf.id == "code-rollback-rollouts"
+        assert app.session.evaluation(context).leaf.id == "code-rollback-rollouts"
         tree._move_to(("node", "flag_flip"))
         await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
-        assert app.evaluations[context].leaf.id == "flag-flip"
+        assert app.session.evaluation(context).leaf.id == "flag-flip"
 
 
 async def test_explain_and_open_leaf(platform):

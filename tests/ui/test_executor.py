@@ -44,7 +44,7 @@ async def test_code_leaf_runbook_aborts_through_the_modal(platform, tmp_path):
         # the demo release dropped a column: the runbook's first check stops the code rollback
         await wait_for(pilot, lambda: current(app).step.id == "migration-preflight"
                        and current(app).state is StepState.FAILED, what="the pre-flight stop")
-        assert screen.run.next_runbook == "data-rollback-postgres-pitr"
+        assert screen.run.next_runbook == "data-rollback-postgres-pitr", current(app).detail
         # the on-call overrides it on purpose, with a reason
         await pilot.press("s")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AskScreen", what="the reason prompt")

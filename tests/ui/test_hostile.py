@@ -20,7 +20,7 @@ OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
 
 def plain(pane, now) -> str:
     console = Console(width=300, record=True, file=open("/dev/null", "w"), color_system=None)
-    console.print(pane.render_state(now))
+    console.print(pane.render_state(pane.entry, now))
     return console.export_text()
 
 

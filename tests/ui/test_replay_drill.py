@@ -15,7 +15,8 @@ import pytest
 from rich.console import Console
 from textual import events
 
-from cockpit.app import CockpitApp, connect
+from cockpit.session import connect
+from tests.ui.harness import build_app
 from cockpit.clock import FixedClock
 from cockpit.config import build_settings
 from cockpit.demo.platform import DemoPlatform, demo_settings
@@ -29,7 +30,7 @@ from tests.ui.harness import T0, settle, wait_for
 def pane_text(app, pane: str) -> str:
     widget = app.dashboard.active().pane(pane)
     console = Console(width=120, record=True, file=open("/dev/null", "w"), color_system=None)
-    console.print(widget.render_state(app.clock.now()))
+    console.print(widget.render_state(widget.entry, app.clock.now()))
     return console.export_text()
 
 
@@ -48,7 +49,7 @@ def recorded(platform, tmp_path):
     targets = connect(settings, note="demo")
     sink, _ = start_recording(settings, targets, path=str(path), now=T0)
     clock = FixedClock(T0)
-    app = CockpitApp(settings, targets, clock=clock, tick=False, recorder=sink,
+    app = build_app(settings, targets, clock=clock, tick=False, recorder=sink,
                      audit_path=str(tmp_path / "audit.jsonl"))
     live: dict[str, str] = {}
 
@@ -174,7 +175,7 @@ async def test_demo_drill_writes_its_report(tmp_path):
                                  demo)
         targets = connect(settings, note="demo")
         sink, _ = start_recording(settings, targets, path=str(tmp_path / "drill.cockpit"))
-        app = CockpitApp(settings, targets, tick=False, recorder=sink, audit_path=str(tmp_path / "audit.jsonl"))
+        app = build_app(settings, targets, tick=False, recorder=sink, audit_path=str(tmp_path / "audit.jsonl"))
         async with app.run_test(size=(200, 50)) as pilot:
             await settle(pilot)
             app.start_drill("code-rollback-rollouts")

@@ -111,7 +111,7 @@ def test_bad_flag_value(capsys):
 
 
 def test_connect_resolves_targets(tmp_path):
-    from cockpit.app import connect
+    from cockpit.session import connect
 
     path = tmp_path / "kubeconfig"
     path.write_text(KUBECONFIG)

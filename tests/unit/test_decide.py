@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cockpit.decide import (
+    SessionDone,
     LEAVES,
     NODES,
     ROOT,
@@ -171,6 +172,12 @@ SCENARIOS: dict[str, tuple[DecisionInput, dict[str, str], str]] = {
         DecisionInput(app=STALE, s3=s3_evidence(missing=0), namespace=NS_MISSING),
         {},
         "data-rollback-velero",
+    ),
+    "after an abort, p99 under the SLO for the verification window": (
+        DecisionInput(app=FRESH, flag=FLAG_OFF, migrations=SAFE,
+                      done=SessionDone(mitigation="mitigated", mitigation_detail="rollouts.abort worked")),
+        {},
+        "mitigated",
     ),
     "no deploy, nothing lost": (
         DecisionInput(app=STALE, s3=s3_evidence(missing=0), namespace=NS_ACTIVE),
@@ -470,3 +477,22 @@ def test_long_flag_values_are_cut() -> None:
     big = dataclasses.replace(FLAG_ON, value={"rules": ["x" * 50] * 10})
     fact = evaluate(DecisionInput(app=FRESH, flag=big), now=NOW).results["flag_flip"].evidence[0].fact
     assert len(fact) < 140 and fact.endswith("…)")
+
+
+def test_data_rolled_back_moves_the_tree_to_the_code_rollback() -> None:
+    """The seed's order: DATA first, then CODE -- once the PITR run is done, the code leaf is recommended."""
+    before = evaluate(DecisionInput(app=FRESH, flag=FLAG_OFF, migrations=DATA_FIRST), now=NOW)
+    assert before.leaf.id == "data-rollback-postgres-pitr"
+    done = SessionDone(data_rolled_back_to=NOW - timedelta(minutes=20), data_rollback_detail="rolled back by PITR")
+    after = evaluate(DecisionInput(app=FRESH, flag=FLAG_OFF, migrations=DATA_FIRST, done=done), now=NOW)
+    assert after.leaf.id == "code-rollback-argocd"
+    assert after.leaf_evidence[0].fact == "rolled back by PITR"
+    # the question itself still answers yes: the release did carry the migration
+    assert after.results["migration"].answer is Answer.YES
+
+
+def test_not_mitigated_is_said_and_the_leaf_stays() -> None:
+    done = SessionDone(mitigation="not-mitigated", mitigation_detail="p99 still 1.2 s")
+    ev = evaluate(DecisionInput(app=FRESH, flag=FLAG_OFF, migrations=SAFE, done=done), now=NOW)
+    assert ev.outcome == "NOT MITIGATED" and ev.outcome_detail == "p99 still 1.2 s"
+    assert ev.leaf.id == "code-rollback-argocd"

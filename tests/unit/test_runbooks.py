@@ -225,12 +225,14 @@ def test_rollouts_runbook_abort_path_with_a_fixed_clock():
     assert set(world.events[0]) == {"runbook", "step", "index", "title", "type", "state", "detail", "by"}
 
 
-def test_preflight_that_cannot_be_told_asks_the_person_then_resolves_by_itself():
+def test_preflight_still_loading_is_a_wait_never_mark_done_then_resolves_by_itself():
     world = World(**{"rollout.exists": True, "rollout.promoted": True})
     run = world.run()
     step = run.advance()
-    assert step.step.id == "migration-preflight" and step.state is StepState.NEEDS_PERSON
+    assert step.step.id == "migration-preflight" and step.state is StepState.WAITING
     assert step.detail.startswith("cannot tell: preflight.verdict is not known")
+    with pytest.raises(RunError):  # nothing to mark done: the evidence is still loading
+        run.mark_done("alice")
     world.facts["preflight.verdict"] = "safe"  # the pre-flight finished meanwhile
     step = run.advance()
     assert step.step.id == "self-heal-off"  # abort skipped (promoted); the warn check cannot tell yet
@@ -249,7 +251,48 @@ def test_non_additive_migration_stops_the_run_and_points_at_pitr():
     with pytest.raises(RunError):
         run.skip("alice", "")
     run.skip("alice", "signed off by the platform team: the dropped column was unused")
-    assert run.state is not RunState.STOPPED and run.steps[0].state is StepState.SKIPPED
+    # a safety check is passed only by an override: shown as such (↷ with the reason), never as done
+    assert run.state is not RunState.STOPPED and run.steps[0].state is StepState.OVERRIDDEN
+    assert run.steps[0].detail == "overridden by alice: signed off by the platform team: the dropped column was unused"
+    assert [e["state"] for e in world.events if e["step"] == "migration-preflight"][-1] == "overridden"
+
+
+def test_safety_check_that_cannot_be_read_stops_and_only_an_override_passes_it():
+    from cockpit.runbooks.facts import Facts
+
+    facts = Facts({"rollout.exists": True})
+    facts.unavailable["preflight.verdict"] = "no GitOps repository configured"
+    world = World()
+    world.facts = facts
+    run = world.run()
+    step = run.advance()
+    assert step.state is StepState.FAILED and run.state is RunState.STOPPED
+    assert "no GitOps repository configured" in step.detail and "only overridden with a reason" in step.detail
+    with pytest.raises(RunError):
+        run.mark_done("alice")
+    with pytest.raises(RunError):
+        run.override("alice", "")
+    run.override("alice", "the release has no migrations directory")
+    assert run.steps[0].state is StepState.OVERRIDDEN
+
+
+def test_pending_fact_waits_then_times_out_into_a_question():
+    """A non-safety check whose fact never arrives stops waiting after its timeout and asks the person."""
+    from cockpit.runbooks import parse_runbook
+    from cockpit.runbooks.executor import RunbookRun
+    from cockpit.runbooks.facts import Facts
+
+    book = parse_runbook({"id": "t", "title": "t", "layer": "code", "summary": "s", "steps": [
+        {"id": "c", "kind": "check", "title": "flag readable", "when": {"fact": "flag.available", "op": "true"},
+         "timeout": 30}]})
+    facts = Facts()
+    facts.pending["flag.available"] = "the flag provider has not answered yet"
+    clock = FixedClock(T0)
+    run = RunbookRun(book, clock=clock, facts=lambda: facts)
+    assert run.advance().state is StepState.WAITING
+    assert "waiting for flag.available: the flag provider has not answered yet" in run.current.detail
+    clock.set(T0 + timedelta(seconds=31))
+    assert run.advance().state is StepState.NEEDS_PERSON
 
 
 def test_wait_times_out_and_retry_restarts_the_clock():

@@ -1,7 +1,8 @@
-"""The snapshot store: per context, the watches and polls behind the six panes, combined into PaneSnapshots.
+"""The live feeds: per context, the watches and polls behind the six panes, combined into PaneSnapshots.
 
 Reads flow one way: watch/poll thread -> ``ContextFeeds`` (raw caches, parsed views, freshness) -> ``emit`` ->
-the UI.  The feeds never touch the UI; ``emit`` is the only way out, and it may be called from any thread.
+the session, which puts the snapshot into its pane store (the only truth widgets draw from).  The feeds never
+touch the UI; ``emit`` is the only way out, and it may be called from any thread.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ class ContextFeeds:
             ("rollouts", k.ROLLOUTS, namespace, "", name_selector(settings.rollout)),
             ("replicasets", k.REPLICA_SETS, namespace, None, ""),
             ("analysisruns", k.ANALYSIS_RUNS, namespace, None, ""),
-            ("clusters", k.CNPG_CLUSTERS, self.cnpg_namespace, "", name_selector(settings.cnpg_cluster)),
+            # every cluster of the namespace: the pane picks one, and a PITR run's recovery Cluster must be seen
+            ("clusters", k.CNPG_CLUSTERS, self.cnpg_namespace, "", ""),
             ("objectstores", k.OBJECT_STORES, self.cnpg_namespace, "", ""),
             ("backups", k.VELERO_BACKUPS, settings.velero_namespace, "", ""),
             ("schedules", k.VELERO_SCHEDULES, settings.velero_namespace, "", ""),
+            ("restores", k.VELERO_RESTORES, settings.velero_namespace, "", ""),
             # the tenant namespace, for the decision tree's "is the whole namespace gone?" (watched, not polled)
             ("namespaces", k.NAMESPACES, None, "", name_selector(settings.tenant_namespace or namespace)),
         ]
@@ -114,6 +117,14 @@ class ContextFeeds:
                 self._recompute(track)
 
         return on_state
+
+    def crashed(self, track: str, message: str, delay: float) -> None:
+        """A watch thread died (a bug, not a server error): its pane says so until the restarted watch lists."""
+        from cockpit.sources.kube import WatchState
+
+        if track in self.tracks:
+            self._state(track)(WatchState("retrying", error=SourceError(ErrorKind.SERVER, message),
+                                          retry_in=delay, synced=self.tracks[track].synced))
 
     def watched_namespaces(self) -> dict[str, Any] | None:
         """{tenant: Namespace object or None (gone)} once the namespace watch has listed; None before."""
@@ -226,8 +237,9 @@ class ContextFeeds:
         labels = ",".join(f"{key}={value}" for key, value in sorted(view.match_labels.items()))
         self.watches["replicasets"].set_label_selector(labels or "rollouts-pod-template-hash")
         if view.canary_hash:
-            selector = f"rollouts-pod-template-hash={view.canary_hash}" + (f",{labels}" if labels else "")
-            self.watches["analysisruns"].set_label_selector(selector)
+            # the pod hash only: the Rollouts CLI matches runs by ownerReference + this label, and controllers
+            # before v1.6 never put the Rollout's selector labels on AnalysisRuns (analysisrun_info.go)
+            self.watches["analysisruns"].set_label_selector(f"rollouts-pod-template-hash={view.canary_hash}")
         self._recompute_analysis()
 
     def _recompute_analysis(self) -> None:
@@ -271,11 +283,15 @@ class ContextFeeds:
         from cockpit.models import VeleroView
         from cockpit.sources.velero import parse_velero
 
-        status = self._status(("backups", "schedules"), has_data=self._previous("velero") is not None)
+        from cockpit.sources.velero import parse_restores
+
+        status = self._status(("backups", "schedules", "restores"), has_data=self._previous("velero") is not None,
+                              optional=("restores",))
         if status.stale and not self.tracks["backups"].items:
             return PaneSnapshot("velero", self.context, self._previous("velero"), status)
         schedules = parse_velero((), list(self.tracks["schedules"].items.values())).schedules
-        view = VeleroView(self._backups.newest_first(self.tracks["backups"].items), schedules)
+        restores = parse_restores(list(self.tracks["restores"].items.values()))
+        view = VeleroView(self._backups.newest_first(self.tracks["backups"].items), schedules, restores)
         return PaneSnapshot("velero", self.context, view, status)
 
     def stop(self) -> None:
@@ -339,6 +355,7 @@ TRACK_PANES: dict[str, tuple[str, ...]] = {
     "objectstores": ("cnpg",),
     "backups": ("velero",),
     "schedules": ("velero",),
+    "restores": ("velero",),
 }
 PANE_TRACKS: dict[str, tuple[str, ...]] = {}
 for _track, _panes in TRACK_PANES.items():
@@ -385,6 +402,13 @@ class LatencyFeed:
         self.snapshot = snap
         self.emit(snap)
         return snap
+
+    def failed(self, reason: str) -> None:
+        """The poll itself crashed (a bug): keep the last good data, say why."""
+        previous = self.snapshot
+        self.snapshot = PaneSnapshot("latency", self.context, previous.data,
+                                     FeedStatus(FeedState.ERROR, updated_at=previous.status.updated_at, error=reason))
+        self.emit(self.snapshot)
 
     def unconfigured(self, reason: str) -> None:
         self.snapshot = PaneSnapshot("latency", self.context, None, FeedStatus(FeedState.MISSING, error=reason))
