@@ -29,6 +29,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _slo(text: str) -> float:
+    from cockpit.config import RANGES
+
+    value = _positive_float(text)
+    low, high, unit = RANGES["slo"]
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g} {unit}: {text!r}")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cockpit",
@@ -58,7 +68,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prometheus-url", metavar="URL", help="Prometheus base URL")
     parser.add_argument("--promql", metavar="QUERY", help="latency query (default: the service's p99)")
     parser.add_argument("--service", metavar="NAME", help="service the default p99 query selects (default catalog)")
-    parser.add_argument("--slo", type=_positive_float, metavar="SECONDS", help="p99 objective in seconds (default 0.5)")
+    parser.add_argument("--slo", type=_slo, metavar="SECONDS", help="p99 objective in seconds (default 0.5)")
     parser.add_argument("--read-only", action="store_true", default=None, help="never write to any backend")
     evidence = parser.add_argument_group("decision-tree evidence (optional)")
     evidence.add_argument("--gitops-repo", metavar="PATH", help="local clone of the GitOps repository")
@@ -78,8 +88,8 @@ def make_parser() -> argparse.ArgumentParser:
     session = parser.add_argument_group("recording, replay and drills")
     session.add_argument("--no-record", action="store_true", default=None, help="do not record this session")
     session.add_argument("--record", metavar="PATH", help="record to this file (default: the user data dir)")
-    session.add_argument("--drill-dir", metavar="DIR", help="drill reports (dr-drill-YYYY-MM.md); a git repo is "
-                         "committed to")
+    session.add_argument("--drill-dir", metavar="DIR", help="drill reports (dr-drill-YYYY-MM.md); committed when "
+                         "DIR is itself the top of a git repository (never under --read-only)")
     session.add_argument("--next", dest="next_drill", action="store_true", help="with 'drill': name next month's "
                          "runbook from the rotation and exit")
     from cockpit.demo.scenarios import SCENARIOS  # plain data, no backend
@@ -134,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_drill(settings, operand, next_drill)
         return run_live(settings)
     except ConfigError as err:
-        print(f"cockpit: {err}", file=sys.stderr)
+        from cockpit.redact import redact_text
+
+        print(f"cockpit: {redact_text(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -78,7 +78,7 @@ class Settings:
     # recording, replay and drills
     no_record: bool = False
     record: str | None = None  # the recording file (default: platformdirs user data dir)
-    drill_dir: str | None = None  # where dr-drill-YYYY-MM.md reports go (a git repo: they are committed)
+    drill_dir: str | None = None  # where dr-drill-YYYY-MM.md reports go (its own git repo: they are committed)
     config_path: str | None = None
     context_settings: dict[str, ContextSettings] = field(default_factory=dict)
     demo: bool = False
@@ -119,6 +119,49 @@ _FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours", "verify_minutes"
 _INT_KEYS = {"recent_deploy_minutes"}
 _BOOL_KEYS = {"read_only", "no_record"}
 
+# Sane bounds for every number (inclusive), with the unit the error message names.  Outside them a value is a typo
+# or an attack: 1e-9 s of polling interval spins, 99999999999999 minutes overflows every date.
+RANGES: dict[str, tuple[float, float, str]] = {
+    "slo": (0.001, 3600.0, "seconds"),
+    "prometheus_interval": (1.0, 3600.0, "seconds"),
+    "s3_window_hours": (0.1, 8760.0, "hours"),
+    "recent_deploy_minutes": (1, 10080, "minutes"),
+}
+# Booleans in the environment: these words only (any case); anything else is an error, never "false".
+_TRUE_WORDS = ("true", "1", "yes")
+_FALSE_WORDS = ("false", "0", "no")
+MAX_CONFIG_BYTES = 1024 * 1024
+_MAX_STRING = 4096
+_MAX_PROMQL = 16384
+_MAX_CONTEXTS = 64
+
+
+def check_range(key: str, value: float, where: str) -> None:
+    """ConfigError unless ``value`` is within ``RANGES[key]``; the message names the bounds and the unit."""
+    low, high, unit = RANGES[key]
+    if not low <= value <= high:
+        raise ConfigError(f"{where}: '{key}' must be between {low:g} and {high:g} {unit}, got {value:g}")
+
+
+def parse_bool(raw: str, where: str) -> bool:
+    """true/false, 1/0, yes/no in any case; ConfigError for anything else (``ture`` is not false)."""
+    word = raw.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    raise ConfigError(f"{where}: {shown!r} is not a boolean (use true/false, 1/0 or yes/no)")
+
+
+def _check_string(key: str, value: str, where: str) -> str:
+    limit = _MAX_PROMQL if key == "promql" else _MAX_STRING
+    if len(value) > limit:
+        raise ConfigError(f"{where}: '{key}' is longer than {limit} characters")
+    if "\0" in value:
+        raise ConfigError(f"{where}: '{key}' contains a NUL character")
+    return value
+
 
 def _check_type(key: str, value: Any, where: str) -> Any:
     if key in _STR_KEYS:
@@ -126,7 +169,7 @@ def _check_type(key: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
         if key == "promql" and not value.strip():
             raise ConfigError(f"{where}: 'promql' is empty (leave it out for the service's p99)")
-        return value
+        return _check_string(key, value, where)
     if key in _FLOAT_KEYS:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: '{key}' must be a number, got {type(value).__name__}")
@@ -134,10 +177,12 @@ def _check_type(key: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: '{key}' must be a finite number, got {value}")
         if value <= 0:
             raise ConfigError(f"{where}: '{key}' must be greater than 0")
+        check_range(key, value, where)
         return float(value)
     if key in _INT_KEYS:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: '{key}' must be an integer, got {type(value).__name__}")
+        check_range(key, value, where)
         return value
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
@@ -145,9 +190,11 @@ def _check_type(key: str, value: Any, where: str) -> Any:
         return value
     if key == "context":
         if isinstance(value, str):
-            return (value,)
+            value = [value]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
+            if len(value) > _MAX_CONTEXTS:
+                raise ConfigError(f"{where}: more than {_MAX_CONTEXTS} contexts")
+            return tuple(_check_string("context", v, where) for v in value)
         raise ConfigError(f"{where}: 'context' must be a string or a list of strings")
     raise ConfigError(f"{where}: unknown setting '{key}'")
 
@@ -163,6 +210,7 @@ def _context_table(name: str, table: Any, where: str) -> ContextSettings:
         elif key in ("namespace", "prometheus_url", "region"):
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: contexts.{name}.{key} must be a string")
+            _check_string(f"contexts.{name}.{key}", value, where)
         else:
             raise ConfigError(f"{where}: unknown setting contexts.{name}.{key}")
         values[key] = value
@@ -172,17 +220,24 @@ def _context_table(name: str, table: Any, where: str) -> ContextSettings:
 def read_config_file(path: Path, *, explicit: bool) -> dict[str, Any]:
     """The file's settings as Settings field values; a missing default file is fine, a missing --config is not."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file not found: {path}") from None
         return {}
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; this is not a cockpit config file")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: a value is nested too deeply; the cockpit's settings are flat") from None
+    if len(data.get("contexts", {}) if isinstance(data.get("contexts"), dict) else ()) > _MAX_CONTEXTS:
+        raise ConfigError(f"{path}: more than {_MAX_CONTEXTS} [contexts.*] tables")
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key == "contexts":
@@ -207,20 +262,24 @@ def read_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         where = "environment COCKPIT_" + key.upper()
         if key in _FLOAT_KEYS:
             try:
-                values[key] = _check_type(key, float(raw), where)
+                number = float(raw)
             except ValueError:
-                raise ConfigError(f"{where}: not a number: {raw!r}") from None
+                raise ConfigError(f"{where}: not a number: {raw[:40]!r}") from None
+            values[key] = _check_type(key, number, where)
         elif key in _INT_KEYS:
             try:
-                values[key] = int(raw)
+                number = int(raw.strip()) if len(raw) <= 40 else None
             except ValueError:
-                raise ConfigError(f"{where}: not an integer: {raw!r}") from None
+                number = None
+            if number is None:
+                raise ConfigError(f"{where}: not an integer: {raw[:40]!r}")
+            values[key] = _check_type(key, number, where)
         elif key in _BOOL_KEYS:
-            values[key] = raw.lower() in ("1", "true", "yes", "on")
+            values[key] = parse_bool(raw, where)
         elif key == "context":
-            values["contexts"] = tuple(part for part in raw.split(",") if part)
+            values["contexts"] = _check_type("context", [part for part in raw.split(",") if part], where)
         else:
-            values[key] = raw
+            values[key] = _check_type(key, raw, where)
     return values
 
 

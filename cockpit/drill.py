@@ -20,6 +20,7 @@ drill history lives in its own git repository rather than in cockpit state.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -421,12 +422,16 @@ def _step_timings(steps: Sequence[Event]) -> tuple[StepTiming, ...]:
 
 
 def report_path(reports_dir: str | Path, when: datetime | date) -> Path:
-    """``dr-drill-YYYY-MM.md`` in ``reports_dir``; a second drill in the same month gets ``-2``, ``-3`` ..."""
+    """``dr-drill-YYYY-MM.md`` in ``reports_dir``; a second drill in the same month gets ``-2``, ``-3`` ...
+
+    Only a guess for showing: :func:`write_report` takes the first name it can *create* (a link or any file
+    already at a name counts as taken), so what it returns is authoritative.
+    """
     base = Path(reports_dir)
     stem = f"dr-drill-{when:%Y-%m}"
     candidate = base / f"{stem}.md"
     number = 2
-    while candidate.exists():
+    while os.path.lexists(candidate):
         candidate = base / f"{stem}-{number}.md"
         number += 1
     return candidate
@@ -509,49 +514,89 @@ def write_report(
     notes: str = "",
     updates: Sequence[str] = (),
     recording: str | Path | None = None,
-    commit: bool = True,
+    commit: bool = False,
+    read_only: bool = True,
 ) -> ReportWritten:
-    """Write ``dr-drill-YYYY-MM.md`` into ``reports_dir`` and, when that is inside a git repository, commit it.
+    """Write ``dr-drill-YYYY-MM.md`` into ``reports_dir``; commit it only when that is safe and asked for.
+
+    The report is always a new file (``cockpit.safefile``: never through a link, never over an existing file; a
+    second drill in a month gets ``-2``).  It is committed only when all of these hold:
+
+    * ``commit``: the person named the folder (``--drill-dir`` / ``drill_dir``), not the default data folder;
+    * not ``read_only``: under ``--read-only`` nothing outside the cockpit's own files changes, so the report is
+      written and the message says it was not committed (safe default: callers pass the session's flag);
+    * ``reports_dir`` *is* the top of its own git repository (``git rev-parse --show-toplevel`` equals it; no
+      parent-directory search, so a ``$HOME`` dotfiles repository is never committed to).
 
     Only the report is committed (``git commit --only``), whatever else is staged in the team's repository.
     A failed commit leaves the written report in place and says why.
     """
+    from cockpit.safefile import write_new_numbered
+
     when = result.detect_at or result.started_at
     if when is None:
         raise ValueError("a drill without any recorded time cannot be dated")
     directory = Path(reports_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    path = report_path(directory, when)
-    path.write_text(render_report(result, verdict=verdict, notes=notes, updates=updates, recording=recording),
-                    encoding="utf-8")
+    text = render_report(result, verdict=verdict, notes=notes, updates=updates, recording=recording)
+    path = write_new_numbered(directory / f"dr-drill-{when:%Y-%m}.md", text, mode=0o644)
+    if read_only:
+        return ReportWritten(path, False, "not committed: read-only mode (the report file was written, nothing else)")
     if not commit:
-        return ReportWritten(path, False, "not committed (commit disabled)")
+        return ReportWritten(path, False, "not committed (commit disabled: give --drill-dir to commit reports)")
     subject = f"DR drill {when:%Y-%m}: {result.runbook or 'no runbook'} ({verdict.value})"
     committed, message = _commit(path, subject)
     return ReportWritten(path, committed, message)
 
 
+# Git's variables that would point it at another repository or work tree than the report folder's own.
+_GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+                 "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES",
+                 "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT")
+
+
+def _git_env(directory: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in _GIT_ENV_DROP and not key.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
+    env["GIT_CEILING_DIRECTORIES"] = str(directory.resolve().parent)  # git may not look above the report folder
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def _git_in(directory: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(["git", *args], cwd=directory, env=_git_env(directory), capture_output=True, text=True,
+                          timeout=_GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr or done.stdout or f"git {args[0]} exit {done.returncode}").strip())
+    return done.stdout.strip()
+
+
 def _commit(path: Path, subject: str) -> tuple[bool, str]:
+    import shutil
+    import subprocess
+
+    directory = path.parent
+    if shutil.which("git") is None:
+        return False, "not committed: the git program is not installed"
     try:
-        import git  # GitPython, imported only when a report is written
-    except ImportError:
-        return False, "not committed: GitPython is not installed"
+        top = _git_in(directory, "rev-parse", "--show-toplevel")
+    except (RuntimeError, OSError, subprocess.TimeoutExpired):
+        return False, f"not committed: {directory} is not the top of its own git repository"
     try:
-        repo = git.Repo(path.parent, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return False, f"not committed: {path.parent} is not in a git repository"
+        own = os.path.samefile(top, directory)
+    except OSError:
+        own = False
+    if not own:
+        return False, (f"not committed: {directory} is inside the repository {top}, not its top; reports are "
+                       "committed only to the report folder's own repository")
     try:
-        if repo.bare or repo.working_tree_dir is None:
-            return False, "not committed: the repository has no work tree"
-        relative = str(path.resolve().relative_to(Path(repo.working_tree_dir).resolve()))
-        repo.git.add("--", relative, kill_after_timeout=_GIT_TIMEOUT_S)
-        repo.git.commit("-m", subject, "--only", "--", relative, kill_after_timeout=_GIT_TIMEOUT_S)
+        _git_in(directory, "add", "--", path.name)
+        _git_in(directory, "commit", "-q", "-m", subject, "--only", "--", path.name)
         return True, subject
-    except git.GitCommandError as err:
-        reason = clean(str(err.stderr or err).strip(), limit=200)
-        return False, f"not committed: {reason}"
-    finally:
-        repo.close()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as err:
+        return False, f"not committed: {clean(str(err), limit=200)}"
 
 
 def _seconds(value: timedelta | None) -> int | None:

@@ -57,7 +57,10 @@ def replay_app(settings: Any, player: Any, **kwargs: Any) -> Any:
     targets = replay_targets(player)
     slo = player.meta.targets.get("slo") if isinstance(player.meta.targets, dict) else None
     if isinstance(slo, (int, float)) and not isinstance(slo, bool):
-        settings = dataclasses.replace(settings, slo=float(slo))
+        from cockpit.config import RANGES
+
+        if RANGES["slo"][0] <= slo <= RANGES["slo"][1]:  # a recording is untrusted: out of range, keep ours
+            settings = dataclasses.replace(settings, slo=float(slo))
     session = open_session(settings, targets, clock=FixedClock(player.start), player=player,
                            read_only_reason=REPLAY_REASON)
     return CockpitApp(session, start_feeds=False, **kwargs)

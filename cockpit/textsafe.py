@@ -3,12 +3,15 @@
 Everything from a cluster, a recording or a file may carry Rich markup (``[bold]``, ``[@click=quit]``) or terminal
 escape sequences (CVE-2021-25743).  We never pass such text through a markup parser: widgets get ``rich.text.Text``
 objects built from :func:`clean`, which keeps the characters a person should see and replaces control characters
-with visible escapes.
+with visible escapes.  :func:`clean` also masks credentials with the one redactor (:mod:`cockpit.redact`), so a
+token in an error message, a pod's env value or a URL's password never reaches the screen.
 """
 
 from __future__ import annotations
 
 import re
+
+from cockpit.redact import redact_text
 
 # C0 controls except TAB/NL, DEL, C1 controls; ESC-led sequences are neutralised by replacing ESC itself.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -25,10 +28,14 @@ def _visible_u(match: re.Match[str]) -> str:
 
 
 def clean(value: object, *, limit: int = 512, single_line: bool = True) -> str:
-    """A printable, bounded version of ``value``: controls shown as ``\\xNN``, long text cut with an ellipsis."""
+    """A printable, bounded version of ``value``: credentials masked, controls shown as ``\\xNN``, long text cut
+    with an ellipsis."""
     text = "" if value is None else str(value)
     if isinstance(value, bytes):
         text = value.decode("utf-8", errors="backslashreplace")
+    if len(text) > limit * 2 + 1024:
+        text = text[: limit * 2 + 1024]  # bounded work; what is cut here is not shown anyway
+    text = redact_text(text)
     if single_line:
         text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
     text = _CONTROL.sub(_visible, text)

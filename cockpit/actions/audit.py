@@ -6,74 +6,33 @@ source (MECHANICS, "What follows" 6), so every record carries the exact request,
 
 Guarantees:
 
-* **append-only**: the file is opened with ``O_APPEND`` for every record and never rewritten or truncated;
+* **append-only**: the file is opened with ``O_APPEND`` for every record and never rewritten; the only truncation
+  is of the bytes a failed append itself left behind, so the file stays one whole JSON record per line;
 * **durable before sending**: each record is flushed and ``fsync``'d before :meth:`AuditLog.append` returns, so
   the gateway can refuse to send a write whose "before" record did not reach the disk;
-* **no secrets**: every record goes through :func:`redact` first: Authorization headers, tokens, passwords,
-  AWS keys, bearer strings and the ``data``/``stringData`` of Secret objects are replaced with ``<redacted>``.
+* **no secrets**: every record goes through the one redactor (:mod:`cockpit.redact`) first: Authorization headers,
+  tokens, passwords, AWS keys, private keys, secret env values and the ``data``/``stringData`` of Secret objects
+  are replaced with ``[REDACTED]``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-REDACTED = "<redacted>"
+from cockpit.redact import REDACTED, redact_value
 
-# Key names whose *string* values are credentials.  A dict under such a key (a CNPG ``secretAccessKey`` is a
-# {name, key} reference to a Secret, not the secret) is kept and walked.
-_SECRET_KEY = re.compile(
-    r"(authorization|token|passw(or)?d|secret|api[-_]?key|access[-_]?key|private[-_]?key|credential|"
-    r"session[-_]?key|client[-_]?key|cookie|bearer)",
-    re.IGNORECASE,
-)
-_SECRET_TEXT = (
-    re.compile(r"\bbearer\s+\S+", re.IGNORECASE),
-    re.compile(r"\bbasic\s+[A-Za-z0-9+/=]{8,}", re.IGNORECASE),
-    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key ids
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs (service account tokens)
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
-)
-_MAX_DEPTH = 64
+__all__ = ["REDACTED", "AuditError", "AuditLog", "default_audit_path", "redact"]
 
 
-def redact(value: Any, *, _depth: int = 0) -> Any:
-    """A copy of ``value`` safe to write down: credentials replaced with ``<redacted>``.
 
-    Pure and total: never raises, never mutates its input.  Walks dicts and lists; a Secret object (``kind:
-    Secret``) loses the values of its ``data`` and ``stringData`` but keeps their keys (which key changed is
-    useful, its content never is).
-    """
-    if _depth > _MAX_DEPTH:
-        return REDACTED
-    if isinstance(value, Mapping):
-        is_secret = value.get("kind") == "Secret"
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = str(key)
-            if is_secret and name in ("data", "stringData") and isinstance(item, Mapping):
-                out[name] = {str(k): REDACTED for k in item}
-            elif _SECRET_KEY.search(name) and not isinstance(item, (Mapping, list, tuple)) and item not in (None, ""):
-                out[name] = REDACTED
-            else:
-                out[name] = redact(item, _depth=_depth + 1)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [redact(item, _depth=_depth + 1) for item in value]
-    if isinstance(value, str):
-        return _redact_text(value)
-    return value
-
-
-def _redact_text(text: str) -> str:
-    for pattern in _SECRET_TEXT:
-        text = pattern.sub(REDACTED, text)
-    return text
+def redact(value: Any) -> Any:
+    """A copy of ``value`` safe to write down: the one redactor's rules (:mod:`cockpit.redact`)."""
+    return redact_value(value)
 
 
 def default_audit_path() -> Path:
@@ -93,29 +52,56 @@ class AuditLog:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_audit_path()
         self._lock = threading.Lock()
+        self._write = os.write  # tests inject a failing write here
 
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Redact, write one line, fsync; return what was written.  AuditError when it did not reach the disk."""
+        """Redact, write one line, fsync; return what was written.  AuditError when it did not reach the disk.
+
+        The file stays one JSON record per line whatever happens: the append runs under an exclusive ``flock``
+        (several cockpits may share the file), remembers the file's size first, and when the record cannot be
+        written whole (disk full, file size limit, I/O error, fsync failure) truncates the file back to that
+        size, so no partial record is left for the next one to be glued to.  A partial last line left by a crash
+        (not by this code) is never rewritten: the next record starts on a new line, and readers skip the torn one.
+        """
         clean = redact(dict(record))
         line = json.dumps(clean, ensure_ascii=False, default=str, separators=(",", ":")) + "\n"
         data = line.encode("utf-8")
         with self._lock:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
                 try:
-                    written = os.write(fd, data)
-                    if written != len(data):
-                        raise OSError(f"short write ({written} of {len(data)} bytes)")
-                    os.fsync(fd)
+                    self._append_locked(fd, data)
                 finally:
                     os.close(fd)
             except OSError as err:
                 raise AuditError(f"cannot write the audit log {self.path}: {err.strerror or err}") from None
         return clean
 
+    def _append_locked(self, fd: int, data: bytes) -> None:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            start = os.fstat(fd).st_size
+            if start > 0 and os.pread(fd, 1, start - 1) != b"\n":
+                data = b"\n" + data  # a torn line from a crash: ours starts on a line of its own
+            try:
+                view = memoryview(data)
+                while view:
+                    written = self._write(fd, view)
+                    if written <= 0:
+                        raise OSError(f"short write ({len(data) - len(view)} of {len(data)} bytes)")
+                    view = view[written:]
+                os.fsync(fd)
+            except BaseException:
+                _truncate_back(fd, start)
+                raise
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every record in the file, oldest first (a torn last line is skipped)."""
+        """Every record in the file, oldest first (a torn line is skipped)."""
         try:
             handle = self.path.open("r", encoding="utf-8")
         except FileNotFoundError:
@@ -131,3 +117,12 @@ class AuditLog:
                     continue
                 if isinstance(record, dict):
                     yield record
+
+
+def _truncate_back(fd: int, size: int) -> None:
+    """Cut off what a failed append left after ``size`` (best effort: the append's own error is what is raised)."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass

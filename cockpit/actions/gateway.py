@@ -40,6 +40,7 @@ from typing import Any
 
 from cockpit.actions.audit import AuditError, AuditLog
 from cockpit.actions.requests import (
+    MASKED_NOTE,
     AccessCheck,
     Action,
     CommandWrite,
@@ -49,8 +50,10 @@ from cockpit.actions.requests import (
     Risk,
     S3Write,
     Write,
+    masks_secrets,
 )
 from cockpit.clock import Clock
+from cockpit.redact import REDACTED, redact_text, redact_value
 from cockpit.sources.errors import ErrorKind, SourceError
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -111,23 +114,24 @@ class PlannedWrite:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return self.action.warnings
+        return tuple(redact_text(text) for text in self.action.warnings)
 
     @property
     def writes(self) -> tuple[Write, ...]:
         return self.action.writes
 
+    # What is shown is masked by the one redactor; ``action`` keeps the exact values that are sent.
     @property
     def summary(self) -> str:
-        return self.action.summary
+        return redact_text(self.action.summary)
 
     @property
     def preview(self) -> str:
-        return self.action.preview
+        return redact_text(self.action.preview)
 
     @property
     def follow_up(self) -> str:
-        return self.action.follow_up
+        return redact_text(self.action.follow_up)
 
     # The first request's parts, for the common one-request case (every request is in ``writes``).
     @property
@@ -156,11 +160,23 @@ class PlannedWrite:
         return "\n".join(w.display() for w in self.writes if not isinstance(w, KubeWrite))
 
     def requests_text(self) -> str:
-        """Every request exactly as it will be sent, numbered when there is more than one."""
+        """Every request as it will be sent, numbered when there is more than one, credentials masked.
+
+        When something was masked (an undo's pod template with ``DB_PASSWORD``) the last line says so.
+        """
         if len(self.writes) == 1:
-            return self.writes[0].display()
-        return "\n\n".join(f"[{index}/{len(self.writes)}] {w.display()}" for index, w in
-                           enumerate(self.writes, start=1))
+            text = self.writes[0].display()
+        else:
+            text = "\n\n".join(f"[{index}/{len(self.writes)}] {w.display()}" for index, w in
+                                 enumerate(self.writes, start=1))
+        if self.masked:
+            text += "\n" + MASKED_NOTE
+        return text
+
+    @property
+    def masked(self) -> bool:
+        """Were secret values masked in what is shown, audited and recorded?"""
+        return any(masks_secrets(write) for write in self.writes)
 
     def headline(self) -> str:
         where = f" in {self.namespace}" if self.namespace else ""
@@ -635,15 +651,22 @@ _MISSING = object()
 
 
 def _changes(before: Any, after: Any) -> list[str]:
-    """"path: old → new" for every leaf that differs (server-managed metadata ignored), at most a screenful."""
+    """"path: old → new" for every leaf that differs (server-managed metadata ignored), at most a screenful.
+
+    The values shown are the redacted ones (an env entry's ``DB_PASSWORD`` value is ``[REDACTED]``); a change
+    that is only in a masked value still shows up, as "a masked value changed".
+    """
     out: list[str] = []
-    _walk_changes(before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {}, "", out)
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    _walk_changes(before, after, redact_value(before), redact_value(after), "", out)
     if len(out) > _MAX_CHANGES:
         out = out[:_MAX_CHANGES] + [f"… and {len(out) - _MAX_CHANGES} more"]
-    return out
+    return [redact_text(line) for line in out]
 
 
-def _walk_changes(before: Any, after: Any, path: str, out: list[str]) -> None:
+def _walk_changes(before: Any, after: Any, shown_before: Any, shown_after: Any, path: str, out: list[str]) -> None:
+    """Walk the exact objects to find what differs; show the redacted twins (same shape) of what differs."""
     if len(out) > _MAX_CHANGES * 4:
         return
     if isinstance(before, dict) and isinstance(after, dict):
@@ -651,7 +674,23 @@ def _walk_changes(before: Any, after: Any, path: str, out: list[str]) -> None:
             if path == "metadata" and key in _IGNORED_META:
                 continue
             child = f"{path}.{key}" if path else str(key)
-            _walk_changes(before.get(key, _MISSING), after.get(key, _MISSING), child, out)
+            _walk_changes(before.get(key, _MISSING), after.get(key, _MISSING), _twin(shown_before, key),
+                          _twin(shown_after, key), child, out)
         return
     if before != after:
-        out.append(f"{path}: {_shown(before)} → {_shown(after)}")
+        old, new = _shown(_masked_twin(before, shown_before)), _shown(_masked_twin(after, shown_after))
+        note = " (a masked value changed)" if old == new else ""
+        out.append(f"{path}: {old} → {new}{note}")
+
+
+def _twin(shown: Any, key: str) -> Any:
+    """The redacted counterpart of ``before[key]``: a masked sub-tree is masked all the way down."""
+    if isinstance(shown, dict):
+        return shown.get(key, _MISSING)
+    return shown if shown is _MISSING else REDACTED
+
+
+def _masked_twin(exact: Any, shown: Any) -> Any:
+    if exact is _MISSING:
+        return _MISSING
+    return REDACTED if shown is _MISSING else shown

@@ -4,7 +4,9 @@ The seed's config layer: revert (never reset: history stays), push a branch, ope
 merge.  The cockpit does the git part with GitPython, in a throwaway ``git worktree`` so the person's own checkout
 (its HEAD, its uncommitted edits) is never touched:
 
-* **plan**: fetch the remote, resolve the base branch's tip and the bad commit (untrusted text, resolved with
+* **plan**: fetch the remote into the cockpit's own ref namespace (``refs/cockpit/remotes/<remote>/*``: the
+  person's ``refs/remotes/*``, tags and ``FETCH_HEAD`` are never moved, so planning changes nothing they see, in
+  read-only mode too), resolve the base branch's tip and the bad commit (untrusted text, resolved with
   ``--end-of-options``), check the commit is on that branch, pick a branch name nobody uses yet;
 * **dry-run** (gateway preflight): the same revert on a scratch branch in a scratch worktree -- conflicts show
   up here, before anyone confirms -- plus ``git push --dry-run``; the scratch branch and worktree are removed;
@@ -30,12 +32,19 @@ from cockpit.actions.gateway import DryRunResult, Outcome
 from cockpit.actions.requests import Action, ActionRefused, GitWrite, Risk
 
 GIT_TIMEOUT = 30.0  # per git process; push/fetch over a slow link take a while
+PRIVATE_REFS = "refs/cockpit/remotes"  # where the cockpit fetches to: never the person's refs/remotes/*
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 FALLBACK_IDENTITY = ("cockpit", "cockpit@localhost")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
 class GitError(Exception):
-    pass
+    """A git command failed; the message (git's stderr quotes remote URLs) is redacted."""
+
+    def __init__(self, message: str) -> None:
+        from cockpit.redact import redact_text
+
+        super().__init__(redact_text(str(message)))
 
 
 def _git(cwd: str, *args: str, timeout: float = GIT_TIMEOUT, identity: tuple[str, str] = ()) -> str:
@@ -61,6 +70,17 @@ def _git(cwd: str, *args: str, timeout: float = GIT_TIMEOUT, identity: tuple[str
     return out if isinstance(out, str) else ""
 
 
+def _resolve_branch(repo: str, remote: str, branch: str, fetched: bool) -> str:
+    """The tip of ``remote``'s ``branch`` (the cockpit's fresh copy, else the person's last fetch)."""
+    if not branch or branch.startswith("-") or any(ch in branch for ch in "\0\n\r ~^:?*[\\") or ".." in branch:
+        raise ActionRefused(f"{branch!r} is not a usable branch name")
+    try:
+        return _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                    f"{_tracking(repo, remote, branch, fetched)}^{{commit}}").strip()
+    except GitError:
+        raise ActionRefused(f"{remote}/{branch} is not a commit in {repo} (not fetched yet?)") from None
+
+
 def _resolve(repo: str, rev: str) -> str:
     if not rev or rev.startswith("-") or any(ch in rev for ch in "\0\n\r ") or len(rev) > 256:
         raise ActionRefused(f"{rev!r} is not a usable git revision")
@@ -70,12 +90,37 @@ def _resolve(repo: str, rev: str) -> str:
         raise ActionRefused(f"{rev} is not a commit in {repo} (not fetched yet?)") from None
 
 
-def _strip_credentials(url: str) -> str:
-    return re.sub(r"(?<=://)[^/@]*@", "", url)
+def _check_remote(repo: str, remote: str) -> None:
+    """``remote`` is a configured remote's name (never an option, a URL or a path)."""
+    if not _REMOTE_NAME.match(remote or "") or ".." in remote or remote.endswith(".lock"):
+        raise ActionRefused(f"{remote!r} is not a usable git remote name")
+    try:
+        _git(repo, "config", "--get", f"remote.{remote}.url")
+    except GitError:
+        raise ActionRefused(f"the repository has no remote named {remote}") from None
+
+
+def fetch_private(repo: str, remote: str) -> None:
+    """Fetch ``remote``'s branches into ``refs/cockpit/remotes/<remote>/*`` and nowhere else.
+
+    ``--refmap=`` stops git's "opportunistic" update of the configured ``refs/remotes/<remote>/*``; ``--no-tags``
+    keeps tags out; ``--no-write-fetch-head`` leaves ``FETCH_HEAD`` alone; no auto-maintenance (gc) is started.
+    Only objects are added to the repository (content-addressed: nothing the person sees changes).
+    """
+    _git(repo, "fetch", "--quiet", "--no-tags", "--prune", "--refmap=", "--no-write-fetch-head",
+         "--no-auto-maintenance", "--no-recurse-submodules", "--end-of-options", remote,
+         f"+refs/heads/*:{PRIVATE_REFS}/{remote}/*")
+
+
+def _tracking(repo: str, remote: str, branch: str, fetched: bool) -> str:
+    """The ref holding ``remote``'s ``branch``: the cockpit's fresh copy when the fetch worked."""
+    if fetched:
+        return f"{PRIVATE_REFS}/{remote}/{branch}"
+    return f"refs/remotes/{remote}/{branch}"
 
 
 def _branch_exists(repo: str, remote: str, branch: str) -> bool:
-    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}", f"{PRIVATE_REFS}/{remote}/{branch}"):
         try:
             _git(repo, "rev-parse", "--verify", "--quiet", ref)
             return True
@@ -87,9 +132,17 @@ def _branch_exists(repo: str, remote: str, branch: str) -> bool:
 def _default_branch(repo: str, remote: str) -> str:
     try:
         ref = _git(repo, "symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD").strip()
-        return ref.rsplit("/", 1)[-1]
+        return ref.removeprefix(f"refs/remotes/{remote}/")
     except GitError:
-        return "main"
+        pass
+    for name in ("main", "master"):
+        for ref in (f"{PRIVATE_REFS}/{remote}/{name}", f"refs/remotes/{remote}/{name}"):
+            try:
+                _git(repo, "rev-parse", "--verify", "--quiet", ref)
+                return name
+            except GitError:
+                continue
+    return "main"
 
 
 def _identity(repo: str) -> tuple[tuple[str, str], bool]:
@@ -122,14 +175,17 @@ def revert(
         _git(repo, "rev-parse", "--git-dir")
     except GitError:
         raise ActionRefused(f"{repo} is not a git repository") from None
+    _check_remote(repo, remote)
     warnings: list[str] = []
+    fetched = False
     if fetch:
         try:
-            _git(repo, "fetch", "--quiet", remote)
+            fetch_private(repo, remote)
+            fetched = True
         except GitError as err:
             warnings.append(f"could not fetch {remote} ({err}): planning from the last fetched state")
     base_branch = base_branch or _default_branch(repo, remote)
-    base = _resolve(repo, f"{remote}/{base_branch}")
+    base = _resolve_branch(repo, remote, base_branch, fetched)
     bad = _resolve(repo, bad_sha)
     try:
         _git(repo, "merge-base", "--is-ancestor", bad, base)
@@ -152,7 +208,9 @@ def revert(
         warnings.append(f"git has no user.name/user.email here: the revert commit is made as {identity[0]} "
                         f"<{identity[1]}>")
     try:
-        remote_url = _strip_credentials(_git(repo, "remote", "get-url", remote).strip())
+        from cockpit.redact import redact_text
+
+        remote_url = redact_text(_git(repo, "remote", "get-url", remote).strip())  # shown, never used to send
     except GitError:
         raise ActionRefused(f"the repository has no remote named {remote}") from None
     write = GitWrite(repo_path=repo, remote=remote, base=base, base_branch=base_branch, bad_sha=bad,
@@ -192,7 +250,7 @@ def _web_url(remote_url: str) -> str:
     match = re.match(r"^(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?$", url)
     if match:
         return f"https://{match.group(1)}/{match.group(2)}"
-    match = re.match(r"^https?://([^/]+)/(.+?)(?:\.git)?/?$", url)
+    match = re.match(r"^https?://(?:[^/@]*@)?([^/@]+)/(.+?)(?:\.git)?/?$", url)  # user-info is not part of a link
     if match:
         return f"https://{match.group(1)}/{match.group(2)}"
     return ""
@@ -302,11 +360,18 @@ def revert_landed(repo_path: str, bad_sha: str, *, remote: str = "origin", base_
     """
     repo = os.fspath(repo_path)
     try:
+        _check_remote(repo, remote)
+        fetched = False
         if fetch:
-            _git(repo, "fetch", "--quiet", remote)
+            try:
+                fetch_private(repo, remote)
+                fetched = True
+            except GitError:
+                pass  # answer from the last fetched state
         branch = base_branch or _default_branch(repo, remote)
+        tip = _resolve_branch(repo, remote, branch, fetched)
         bad = _resolve(repo, bad_sha)
-        found = _git(repo, "log", f"{remote}/{branch}", "--format=%H", "-n", "1", "--fixed-strings",
+        found = _git(repo, "log", tip, "--format=%H", "-n", "1", "--fixed-strings",
                      f"--grep=This reverts commit {bad}")
     except (GitError, ActionRefused):
         return None

@@ -5,8 +5,10 @@ objects; nothing here sends anything.  Sending is the gateway's job alone (``coc
 read-only switch, the RBAC pre-check, the dry-run and the audit log cannot be bypassed by a new action.
 
 Each request kind can describe itself twice: ``describe()`` is the exact request as data (it goes into the audit
-log, after redaction) and ``display()`` is the same thing as text for the confirmation modal.  Both are built from
-the request itself, so what the person confirms is what is sent.
+log, after redaction) and ``display()`` is the same thing as text for the confirmation modal, with credentials
+masked by the one redactor (:mod:`cockpit.redact`): an undo's pod template shows ``DB_PASSWORD`` with its value
+``[REDACTED]``.  Both are built from the request itself, so what the person confirms is what is sent; only what is
+shown, audited and recorded is masked, never what is sent.  :func:`masks_secrets` says whether anything was.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from cockpit.redact import redact_text, redact_value
 from cockpit.sources.kube import Resource
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -41,6 +44,7 @@ class ActionRefused(Exception):
     """
 
     def __init__(self, message: str, *, noop: bool = False) -> None:
+        message = redact_text(str(message))  # it may quote what a server or a file said
         super().__init__(message)
         self.message = message
         self.noop = noop
@@ -105,11 +109,11 @@ class KubeWrite:
 
     def display(self) -> str:
         query = "?" + "&".join(f"{k}={v}" for k, v in self.query) if self.query else ""
-        lines = [f"{self.method} {self.path}{query}"]
+        lines = [redact_text(f"{self.method} {self.path}{query}")]
         if self.content_type:
             lines.append(f"Content-Type: {self.content_type}")
         if self.body is not None:
-            lines.append(json.dumps(self.body, indent=2, sort_keys=False))
+            lines.append(json.dumps(redact_value(self.body), indent=2, sort_keys=False, default=str))
         return "\n".join(lines)
 
     @property
@@ -176,7 +180,7 @@ class S3Write:
                 "--version-id", self.version_id]
         if self.endpoint:
             argv += ["--endpoint-url", self.endpoint]
-        return shlex.join(argv)
+        return redact_text(shlex.join(argv))
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,7 @@ class CommandWrite:
         return {"backend": self.backend, "argv": list(self.argv)}
 
     def display(self) -> str:
-        return shlex.join(self.argv)
+        return redact_text(shlex.join(self.argv))
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,7 @@ class GitWrite:
         }
 
     def display(self) -> str:
-        return "\n".join(shlex.join(argv) for argv in self.commands())
+        return redact_text("\n".join(shlex.join(argv) for argv in self.commands()))
 
 
 @dataclass(frozen=True)
@@ -300,6 +304,15 @@ class HttpWrite:
 
 
 Write = KubeWrite | S3Write | CommandWrite | GitWrite | HttpWrite
+
+MASKED_NOTE = ("(values that look secret are masked as [REDACTED] here, in the audit log and in the recording; "
+               "the request carries them unchanged)")
+
+
+def masks_secrets(write: Write) -> bool:
+    """Does showing (or auditing) ``write`` mask anything?  The modal says so when it does."""
+    exact = write.describe()
+    return redact_value(exact) != exact
 
 
 # --------------------------------------------------------------------------- the action

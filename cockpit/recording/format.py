@@ -57,7 +57,6 @@ ISO 8601 strings (UTC); the event's own time is the row's ``ts``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import re
 import types
@@ -113,7 +112,7 @@ MARKER_NAMES = (
 )
 
 SUFFIX = ".cockpit"
-REDACTED = "[REDACTED]"
+from cockpit.redact import REDACTED  # noqa: E402 (one marker for every redacted value)
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -219,122 +218,9 @@ def decode_payload(blob: Any) -> Any:
         raise RecordingError(f"damaged payload: {err}") from None
 
 
-# --------------------------------------------------------------------------- redaction
+# --------------------------------------------------------------------------- redaction: the one redactor
 
-# Keys whose value is a credential, compared lower-case with "-", "_" and "." removed.
-_SECRET_KEYS = {
-    "authorization",
-    "proxyauthorization",
-    "cookie",
-    "setcookie",
-    "password",
-    "passwd",
-    "pwd",
-    "token",
-    "apikey",
-    "xapikey",
-    "accesskey",
-    "privatekey",
-    "clientsecret",
-    "secretkey",
-    "awssecretaccesskey",
-    "secretaccesskey",
-    "awssessiontoken",
-    "sessiontoken",
-    "credentials",
-    "bearertoken",
-    "clientkeydata",
-    "clientcertificatedata",
-}
-# Not "secret" alone: in a pod template ``secret: {secretName: ...}`` is a volume source, not a credential.
-_SECRET_SUFFIXES = ("token", "password", "passwd", "clientsecret", "apikey", "secretkey", "privatekey", "accesskey")
-_SECRET_ENV = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|credential)", re.IGNORECASE)
-
-_STRING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization header values and the like, wherever they appear in text.
-    # A Basic credential is base64 with a digit or padding in it, so "Basic authentication failed" is left alone.
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
-    (re.compile(r"(?i)\b(basic)\s+(?=[A-Za-z0-9+/=]*[0-9=])[A-Za-z0-9+/=]{8,}"), r"\1 " + REDACTED),
-    # JSON Web Tokens (service-account tokens, OIDC id tokens).
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
-    # AWS access key ids (long-lived and temporary).
-    (re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA)[A-Z0-9]{16}\b"), REDACTED),
-    # key=value / key: value forms in text (query strings, DSNs, command lines, error messages).
-    (
-        re.compile(
-            r"(?i)\b(aws_secret_access_key|aws_session_token|secret_access_key|password|passwd|pwd|token|"
-            r"api_?key|client_secret)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,\"']+)"
-        ),
-        r"\1\2" + REDACTED,
-    ),
-    # user:password@ in URLs (postgres://, https://).
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
-    # GitHub / Slack / GitLab tokens.
-    (re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"), REDACTED),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), REDACTED),
-    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), REDACTED),
-    # PEM private keys.
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL), REDACTED),
-)
-
-
-# One cheap search decides whether a string needs the substitutions above at all (almost none do).
-_MAYBE_SECRET = re.compile(
-    r"(?i)bearer|basic|eyJ|A[KS]IA|AGPA|AIDA|AROA|ANPA|ANVA|secret|passw|pwd|token|api_?key|://[^/\s@]*@|"
-    r"gh[pousr]_|github_pat|xox|glpat-|PRIVATE KEY"
-)
-
-
-def _normal_key(key: str) -> str:
-    return re.sub(r"[-_.\s]", "", key).lower()
-
-
-@functools.lru_cache(maxsize=4096)
-def is_secret_key(key: str) -> bool:
-    """Does a mapping key name a credential?  ``secretName`` / ``tokenTTL`` do not; ``db_password`` does."""
-    norm = _normal_key(key)
-    return norm in _SECRET_KEYS or norm.endswith(_SECRET_SUFFIXES)
-
-
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with every credential replaced by ``[REDACTED]``.
-
-    Covers what passes through the cockpit: Authorization / Cookie headers, token / password / AWS key fields,
-    ``Secret`` objects' ``data`` and ``stringData`` (the keys stay, so a reader sees *which* keys), container env
-    entries whose name says secret (``{"name": "DB_PASSWORD", "value": ...}``), and credential-looking text
-    inside strings (bearer tokens, JWTs, AWS key ids, ``password=`` pairs, ``user:pass@`` URLs, PEM keys).
-    """
-    if isinstance(value, Mapping):
-        is_secret_object = value.get("kind") == "Secret"
-        env_like = isinstance(value.get("name"), str) and "value" in value and _SECRET_ENV.search(value["name"])
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            skey = str(key)
-            if is_secret_object and skey in ("data", "stringData") and isinstance(item, Mapping):
-                out[skey] = {str(k): REDACTED for k in item}
-            elif env_like and skey == "value":
-                out[skey] = REDACTED
-            elif is_secret_key(skey) and isinstance(item, str) and item:
-                out[skey] = REDACTED  # booleans like automountServiceAccountToken stay
-            else:
-                out[skey] = redact(item)
-        return out
-    if isinstance(value, (list, tuple)):
-        if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], str) and is_secret_key(value[0]):
-            return [value[0], REDACTED]  # a header as a (name, value) pair
-        return [redact(item) for item in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    return value
-
-
-def redact_text(text: str) -> str:
-    """Credential-looking parts of free text replaced by ``[REDACTED]``."""
-    if not _MAYBE_SECRET.search(text):
-        return text
-    for pattern, replacement in _STRING_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+from cockpit.redact import is_secret_key, redact_text, redact_value as redact  # noqa: E402,F401 (re-exported)
 
 
 # --------------------------------------------------------------------------- models back from JSON

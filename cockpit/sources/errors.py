@@ -23,9 +23,16 @@ class ErrorKind(str, Enum):
 
 
 class SourceError(Exception):
-    """A read or write failed; ``str(err)`` is one line a person can act on."""
+    """A read or write failed; ``str(err)`` is one line a person can act on.
+
+    The message goes through the one redactor: it often quotes a URL (with a password or a key in it) or a
+    server's answer, and it is shown, logged and recorded.
+    """
 
     def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None) -> None:
+        from cockpit.redact import redact_text
+
+        message = redact_text(str(message))
         super().__init__(message)
         self.kind = kind
         self.message = message

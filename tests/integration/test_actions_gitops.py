@@ -119,3 +119,42 @@ def test_pr_hint_for_github_and_ssh_remotes():
                           "a1b2c3d" + "0" * 33, "catalog ResourceQuota cpu cap")
     assert "https://github.com/acme/bookstore-platform-config/compare/main...revert-a1b2c3d?expand=1" in hint
     assert "gh pr create --base main --head revert-a1b2c3d --title 'Revert: catalog ResourceQuota cpu cap'" in hint
+
+
+def _user_refs(path):
+    """Everything of the person's: branches, remote-tracking refs, tags, HEAD, FETCH_HEAD (not refs/cockpit/*)."""
+    refs = [line for line in _refs(path) if not line.startswith("refs/cockpit/")]
+    fetch_head = path / ".git" / "FETCH_HEAD"
+    return refs, run_git(path, "rev-parse", "HEAD"), fetch_head.read_bytes() if fetch_head.exists() else None
+
+
+def test_planning_a_revert_never_moves_the_persons_refs(gitops_repo, audit_log, clock):
+    """Read-only: the plan sees origin's newest state, but refs/remotes/*, tags and FETCH_HEAD stay as they were."""
+    stale = gitops_repo.git("rev-parse", "refs/remotes/origin/main").strip()
+    newer = gitops_repo.commit("hotfix", {"README.md": "# hotfix\n"}, "hotfix on main")  # pushed to origin ...
+    gitops_repo.git("update-ref", "refs/remotes/origin/main", stale)  # ... but this clone has not fetched it
+    run_git(gitops_repo.origin, "tag", "v9.9.9", newer)  # a tag a plain fetch would bring along
+    before = _user_refs(gitops_repo.work)
+
+    gw = Gateway(read_only_reason=lambda context: "--read-only", audit=audit_log, clock=clock)
+    action = gitops.revert(str(gitops_repo.work), gitops_repo.shas["values_change"])
+    assert action.writes[0].base == newer  # planned from origin's real tip, freshly fetched
+    planned = gw.plan(action)
+    assert gw.preflight(planned).refused
+    assert gw.execute(planned, "alice", typed=planned.confirm_word).outcome is Outcome.REFUSED
+    assert gitops.revert_landed(str(gitops_repo.work), gitops_repo.shas["values_change"]) is False
+
+    assert _user_refs(gitops_repo.work) == before
+    assert gitops_repo.git("rev-parse", "refs/remotes/origin/main").strip() == stale
+    assert "v9.9.9" not in gitops_repo.git("tag", "--list")
+    assert gitops_repo.git("rev-parse", "refs/cockpit/remotes/origin/main").strip() == newer
+
+
+def test_a_remote_name_is_never_an_option(gitops_repo, tmp_path):
+    marker = tmp_path / "pwned"  # a runbook parameter once reached `git fetch` as an option: --upload-pack ran
+    for remote in (f"--upload-pack=touch {marker}", "-oProxyCommand=x", "../x", "nosuchremote"):
+        with pytest.raises(ActionRefused):
+            gitops.revert(str(gitops_repo.work), gitops_repo.shas["values_change"], remote=remote)
+    assert gitops.revert_landed(str(gitops_repo.work), gitops_repo.shas["values_change"],
+                                remote=f"--upload-pack=touch {marker}") is None
+    assert not marker.exists()

@@ -143,3 +143,83 @@ def test_start_path_imports_no_heavy_backend():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+# --------------------------------------------------------------------------- booleans, ranges, hostile files
+
+
+@pytest.mark.parametrize("word, expected", [("true", True), ("TRUE", True), ("1", True), ("yes", True),
+                                            ("Yes", True), ("false", False), ("0", False), ("No", False),
+                                            (" true ", True)])
+def test_env_booleans(word, expected):
+    settings = build_settings({}, environ={"COCKPIT_READ_ONLY": word, "COCKPIT_NO_RECORD": word})
+    assert settings.read_only is expected and settings.no_record is expected
+
+
+@pytest.mark.parametrize("word", ["ture", "enabled", "on", "off", "y", "2", "tru", "falsch", "yes please"])
+def test_a_typo_in_a_safety_switch_is_an_error_not_false(word, capsys, monkeypatch):
+    with pytest.raises(ConfigError, match="COCKPIT_READ_ONLY.*is not a boolean"):
+        build_settings({}, environ={"COCKPIT_READ_ONLY": word})
+    monkeypatch.setenv("COCKPIT_READ_ONLY", word)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "is not a boolean" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("recent_deploy_minutes = 99999999999999", "'recent_deploy_minutes' must be between 1 and 10080 minutes"),
+        ("recent_deploy_minutes = 0", "between 1 and 10080 minutes"),
+        ("prometheus_interval = 1e-9", "'prometheus_interval' must be between 1 and 3600 seconds"),
+        ("prometheus_interval = 86400", "between 1 and 3600 seconds"),
+        ("slo = 1e300", "'slo' must be between 0.001 and 3600 seconds"),
+        ("s3_window_hours = 1e9", "'s3_window_hours' must be between 0.1 and 8760 hours"),
+        ("read_only = 1", "'read_only' must be true or false"),
+        ("a = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+        ("a = " + "{b = " * 5000 + "1" + "}" * 5000, "nested too deeply"),
+        ("namespace = '" + "n" * 5000 + "'", "longer than 4096 characters"),
+        ("context = [" + ", ".join(f"'c{i}'" for i in range(100)) + "]", "more than 64 contexts"),
+    ],
+    ids=["deploy-minutes-huge", "deploy-minutes-0", "interval-1e-9", "interval-day", "slo-huge", "s3-window-huge",
+         "bool-as-int", "deep-array", "deep-table", "long-string", "many-contexts"],
+)
+def test_out_of_range_and_hostile_config_is_one_line(tmp_path, capsys, body, words):
+    config = tmp_path / "c.toml"
+    config.write_text(body)
+    assert main(["--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert words in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_huge_config_file_is_refused_unread(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("# " + "x" * (2 * 1024 * 1024) + "\n")
+    assert main(["--config", str(config)]) == 2
+    assert "larger than 1024 KiB" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("COCKPIT_RECENT_DEPLOY_MINUTES", "99999999999999", "between 1 and 10080 minutes"),
+    ("COCKPIT_RECENT_DEPLOY_MINUTES", "9" * 5000, "not an integer"),
+    ("COCKPIT_PROMETHEUS_INTERVAL", "1e-9", "between 1 and 3600 seconds"),
+    ("COCKPIT_SLO", "nan", "finite"),
+])
+def test_out_of_range_env_is_an_error(name, value, words):
+    with pytest.raises(ConfigError, match=words):
+        build_settings({}, environ={name: value})
+
+
+def test_cli_numbers_are_range_checked_too(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--slo", "5000"])
+    assert exit_info.value.code == 2
+    assert "must be between 0.001 and 3600 seconds" in capsys.readouterr().err
+
+
+def test_the_error_line_is_redacted(capsys, monkeypatch):
+    monkeypatch.setenv("COCKPIT_READ_ONLY", "token=hunter2")  # pasted into the wrong variable
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "is not a boolean" in err and "hunter2" not in err

@@ -213,7 +213,7 @@ def test_unanswered_confirmations_are_not_counted() -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> git.Repo:
-    repository = git.Repo.init(tmp_path / "runbooks-repo")
+    repository = git.Repo.init(tmp_path / "drills-repo")
     with repository.config_writer() as config:
         config.set_value("user", "name", "Drill Bot")
         config.set_value("user", "email", "drill@example.invalid")
@@ -226,7 +226,7 @@ def repo(tmp_path: Path) -> git.Repo:
 
 
 def test_report_is_written_and_committed(tmp_path: Path, repo: git.Repo) -> None:
-    work = Path(repo.working_tree_dir)
+    work = Path(repo.working_tree_dir)  # --drill-dir names the team's drills repository itself
     (work / "unrelated.txt").write_text("someone else's staged work\n")
     repo.index.add(["unrelated.txt"])
     path = record(tmp_path / "drill.cockpit", scripted_drill())
@@ -234,17 +234,19 @@ def test_report_is_written_and_committed(tmp_path: Path, repo: git.Repo) -> None
         result = analyse_recording(player)
     written = write_report(
         result,
-        work / "drills",
+        work,
         verdict=Verdict.WORKED_WITH_CHANGES,
         notes="The recovery cluster took 7 minutes; the runbook said 3.",
         updates=["Step 3: the Cluster needs `externalClusters[].plugin`, not barmanObjectStore (CNPG 1.26)"],
         recording=path,
+        commit=True,
+        read_only=False,
     )
-    assert written.path == work / "drills" / "dr-drill-2026-05.md"
+    assert written.path == work / "dr-drill-2026-05.md"
     assert written.committed, written.message
     head = repo.head.commit
     assert head.message.strip() == f"DR drill 2026-05: {RUNBOOK} (worked with changes)"
-    assert set(head.stats.files) == {"drills/dr-drill-2026-05.md"}  # only the report
+    assert set(head.stats.files) == {"dr-drill-2026-05.md"}  # only the report
     assert "unrelated.txt" in [entry.a_path for entry in repo.index.diff("HEAD")]  # still staged, not committed
 
     text = written.path.read_text()
@@ -260,15 +262,16 @@ def test_report_is_written_and_committed(tmp_path: Path, repo: git.Repo) -> None
     assert "- [ ] Step 3: the Cluster needs" in text
     assert "**Did the runbook work? worked with changes.**" in text
 
-    again = write_report(result, work / "drills", verdict=Verdict.WORKED, recording=path)
+    again = write_report(result, work, verdict=Verdict.WORKED, recording=path, commit=True, read_only=False)
     assert again.path.name == "dr-drill-2026-05-2.md" and again.committed
 
 
 def test_report_outside_a_repository_is_written_not_committed(tmp_path: Path) -> None:
     result = analyse(as_events(scripted_drill()), meta=drill_meta())
-    written = write_report(result, tmp_path / "reports", verdict=Verdict.FAILED, notes="PITR target refused")
+    written = write_report(result, tmp_path / "reports", verdict=Verdict.FAILED, notes="PITR target refused",
+                           commit=True, read_only=False)
     assert written.path.exists() and not written.committed
-    assert "not in a git repository" in written.message
+    assert "not the top of its own git repository" in written.message
 
 
 def test_untrusted_text_is_cleaned_in_the_report() -> None:
