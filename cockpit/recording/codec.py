@@ -98,11 +98,13 @@ class TooLarge(CodecError):
 # --------------------------------------------------------------------------- bounded inflation
 
 
-def inflate(blob: Any, limit: int = MAX_PAYLOAD_BYTES) -> bytes:
-    """The payload's JSON bytes: zlib-inflated to at most ``limit`` bytes, or plain JSON as stored.
+def inflate(blob: Any, limit: int | None = None) -> bytes:
+    """The payload's JSON bytes: zlib-inflated to at most ``limit`` bytes (``MAX_PAYLOAD_BYTES``), or plain JSON.
 
     Never holds more than ``limit + 1`` unpacked bytes, whatever the blob claims: a bomb raises :class:`TooLarge`.
     """
+    if limit is None:
+        limit = MAX_PAYLOAD_BYTES
     if isinstance(blob, str):
         data = blob.encode("utf-8", "surrogatepass")
     elif isinstance(blob, (bytes, bytearray, memoryview)):

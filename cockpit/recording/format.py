@@ -86,7 +86,7 @@ from typing import Any, TypedDict
 from cockpit import models
 from cockpit.models import FeedStatus, PaneSnapshot
 from cockpit.recording import codec
-from cockpit.recording.codec import MAX_ANY_DEPTH, MAX_PAYLOAD_BYTES, PANE_TYPES, CodecError
+from cockpit.recording.codec import MAX_ANY_DEPTH, PANE_TYPES, CodecError
 
 SCHEMA_VERSION = 2
 """Bumped when a reader of the previous version could misread a new file; older files stay readable."""
@@ -207,7 +207,7 @@ def to_json(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def decode_payload(blob: Any, limit: int = MAX_PAYLOAD_BYTES) -> Any:
+def decode_payload(blob: Any, limit: int | None = None) -> Any:
     """The payload back from the file; :class:`RecordingError` when the bytes are damaged.
 
     Inflated to at most ``limit`` bytes (a zlib bomb is damage, never memory), parsed, and refused when nested

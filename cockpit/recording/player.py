@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cockpit.models import PaneSnapshot
+from cockpit.recording import codec
 from cockpit.recording.codec import (
-    MAX_PAYLOAD_BYTES,
-    MAX_STATE_BYTES,
     CodecError,
     TooLarge,
     apply_delta,
@@ -60,9 +59,7 @@ from cockpit.recording.format import (
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # A stored payload over the inflation cap is damage before it is even read: SQLite reports its length without
 # loading it, and the payload column comes back NULL.
-_COLUMNS = (
-    "id, ts, kind, context, pane, CASE WHEN length(payload) <= {max} THEN payload END, {kf}, length(payload)"
-).replace("{max}", str(MAX_PAYLOAD_BYTES))
+_COLUMNS = "id, ts, kind, context, pane, CASE WHEN length(payload) <= {max} THEN payload END, {kf}, length(payload)"
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ def _why(err: Exception) -> str:
 
 def _stored_too_large(size: Any) -> str:
     mib = size / 2**20 if isinstance(size, int) else 0
-    return f"stored payload of {mib:.0f} MiB (over {MAX_PAYLOAD_BYTES // 2**20} MiB)"
+    return f"stored payload of {mib:.0f} MiB (over {codec.MAX_PAYLOAD_BYTES // 2**20} MiB)"
 
 
 class Player:
@@ -409,7 +406,7 @@ class Player:
 
     @property
     def _columns(self) -> str:
-        return _COLUMNS.replace("{kf}", self._kf)
+        return _COLUMNS.replace("{kf}", self._kf).replace("{max}", str(int(codec.MAX_PAYLOAD_BYTES)))
 
     def _read_keyframe(self, stream: tuple[str, str], kf: int) -> _State:
         rows = self._rows(f"SELECT {self._columns} FROM events {{hint}} WHERE id = ? {{bound}}", (kf,), fail_soft=True)
@@ -417,7 +414,7 @@ class Player:
             raise _Unreadable
         row = rows[0]
         event_id, raw_ts = int(row[0]), row[1]
-        data = self._payload(row, stream, MAX_STATE_BYTES)
+        data = self._payload(row, stream, min(codec.MAX_PAYLOAD_BYTES, codec.MAX_STATE_BYTES))
         try:
             snap = decode_keyframe(read_frame(data))
         except CodecError as err:
@@ -432,7 +429,7 @@ class Player:
         event_id, raw_ts = int(row[0]), row[1]
         if event_id in self._bad_events:
             raise _Unreadable
-        data = self._payload(row, stream, min(MAX_PAYLOAD_BYTES, MAX_STATE_BYTES - state.weight))
+        data = self._payload(row, stream, min(codec.MAX_PAYLOAD_BYTES, codec.MAX_STATE_BYTES - state.weight))
         try:
             frame = read_frame(data)
             if frame.frame != "delta" or frame.base != state.id:
@@ -456,8 +453,8 @@ class Player:
         try:
             return inflate(blob, max(0, limit))
         except CodecError as err:
-            if isinstance(err, TooLarge) and limit < MAX_PAYLOAD_BYTES:
-                err = TooLarge(f"the pane's state unpacks past {MAX_STATE_BYTES // 2**20} MiB")
+            if isinstance(err, TooLarge) and limit < codec.MAX_PAYLOAD_BYTES:
+                err = TooLarge(f"the pane's state unpacks past {codec.MAX_STATE_BYTES // 2**20} MiB")
             self._mark_bad(int(event_id), ts, _why(err))
             raise _Unreadable from None
 
