@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
+import re
 import types
 import typing
 import zlib
@@ -84,6 +86,7 @@ PANE_TYPES: dict[str, Any] = {
 """What ``PaneSnapshot.data`` holds for each pane (or None)."""
 
 _NONFINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -131,8 +134,16 @@ def deflate(data: bytes) -> bytes:
     return zlib.compress(data, 6)
 
 
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.0f} MiB"
+def size_text(size: int) -> str:
+    """``64 MiB``, ``12 KiB``, ``900 bytes``."""
+    if size >= 2**20:
+        return f"{size / 2**20:.0f} MiB"
+    if size >= 2**10:
+        return f"{size / 2**10:.0f} KiB"
+    return f"{size} bytes"
+
+
+_mib = size_text
 
 
 # --------------------------------------------------------------------------- types
@@ -376,7 +387,7 @@ def _mark_nonfinite(value: Any) -> Any:
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
     if kind is dict:
         return {key: _mark_nonfinite(item) for key, item in value.items()}
-    if kind is list:
+    if kind is list or kind is tuple:  # to_builtins keeps tuples
         return [_mark_nonfinite(item) for item in value]
     return value
 
@@ -384,10 +395,10 @@ def _mark_nonfinite(value: Any) -> Any:
 def _without_surrogates(value: Any) -> Any:
     kind = type(value)
     if kind is str:
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", value)
     if kind is dict:
         return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
-    if kind is list:
+    if kind is list or kind is tuple:
         return [_without_surrogates(item) for item in value]
     return value
 
@@ -545,11 +556,26 @@ def read_frame(data: bytes) -> Frame:
     """The envelope of a snapshot payload (its data left unread)."""
     try:
         frame = _frame_decoder.decode(data)
-    except (msgspec.DecodeError, RecursionError) as err:
+    except msgspec.DecodeError as err:
+        frame = _legacy_frame(data, err)
+    except RecursionError as err:
         raise CodecError(f"snapshot: {_reason(err)}") from None
     if frame.frame not in ("key", "delta"):
         raise CodecError(f"snapshot: unknown frame {frame.frame[:20]!r}")
     return frame
+
+
+def _legacy_frame(data: bytes, err: Exception) -> Frame:
+    """Schema 1 wrote ``NaN``/``Infinity`` literals (the standard library's JSON), which strict JSON refuses: read it
+    with the standard library, and write the non-finite floats the way schema 2 does before the typed decode."""
+    try:
+        plain = json.loads(data)
+    except (ValueError, RecursionError):
+        raise CodecError(f"snapshot: {_reason(err)}") from None
+    try:
+        return _frame_decoder.decode(_ENCODER.encode(check_depth(_mark_nonfinite(plain), MAX_ANY_DEPTH + 8)))
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError) as again:
+        raise CodecError(f"snapshot: {_reason(again)}") from None
 
 
 def decode_status(raw: msgspec.Raw | msgspec.UnsetType, where: str) -> FeedStatus:

@@ -135,8 +135,8 @@ def _why(err: Exception) -> str:
 
 
 def _stored_too_large(size: Any) -> str:
-    mib = size / 2**20 if isinstance(size, int) else 0
-    return f"stored payload of {mib:.0f} MiB (over {codec.MAX_PAYLOAD_BYTES // 2**20} MiB)"
+    stored = codec.size_text(size) if isinstance(size, int) else "unknown size"
+    return f"stored payload of {stored} (over {codec.size_text(codec.MAX_PAYLOAD_BYTES)})"
 
 
 class Player:
@@ -414,6 +414,8 @@ class Player:
             raise _Unreadable
         row = rows[0]
         event_id, raw_ts = int(row[0]), row[1]
+        if event_id in self._bad_events:
+            raise _Unreadable
         data = self._payload(row, stream, min(codec.MAX_PAYLOAD_BYTES, codec.MAX_STATE_BYTES))
         try:
             snap = decode_keyframe(read_frame(data))
@@ -454,7 +456,7 @@ class Player:
             return inflate(blob, max(0, limit))
         except CodecError as err:
             if isinstance(err, TooLarge) and limit < codec.MAX_PAYLOAD_BYTES:
-                err = TooLarge(f"the pane's state unpacks past {codec.MAX_STATE_BYTES // 2**20} MiB")
+                err = TooLarge(f"the pane's state unpacks past {codec.size_text(codec.MAX_STATE_BYTES)}")
             self._mark_bad(int(event_id), ts, _why(err))
             raise _Unreadable from None
 
@@ -586,6 +588,8 @@ class Player:
         event_id, raw_ts, kind, context, pane, blob, kf, size = row
         ts = _valid_ts(raw_ts)
         event_id = int(event_id)
+        if event_id in self._bad_events:  # known damage: not unpacked again
+            return None
         if ts is None or not all(isinstance(text, str) for text in (kind, context, pane)):
             self._mark_bad(event_id, ts)
             return None
