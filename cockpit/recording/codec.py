@@ -701,6 +701,7 @@ class StreamEncoder:
         self._status_json = b""
         self._scalars: dict[str, Any] = {}  # redacted plain values of the scalar fields
         self._rows: dict[str, list[bytes]] = {}  # cached row JSON, aligned with the data's tuples
+        self._mean_row: dict[str, float] = {}  # mean row JSON size per list, measured once per chain
         self._pending: tuple[Any, ...] | None = None
 
     def encode(self, snap: PaneSnapshot, *, force_key: bool = False) -> Written | None:
@@ -754,7 +755,7 @@ class StreamEncoder:
             new_rows[name] = rows
             if segments is not None:
                 row_segments[name] = segments
-        size = sum(len(part) + 1 for rows in new_rows.values() for part in rows) if new_rows else 0
+        size = sum(self._rows_size(name, rows) for name, rows in new_rows.items())
         if shape.cls is not None:
             size += len(_ENCODER.encode(scalars))
         key = force_key or not deltable or size < SMALL_FRAME or self.deltas + 1 >= KEYFRAME_EVERY
@@ -793,12 +794,24 @@ class StreamEncoder:
         self.last_id = event_id
         if key:
             self.kf, self.deltas, self.delta_bytes = event_id, 0, 0
+            self._mean_row = {}  # measured again on the next change
         else:
             self.deltas += 1
             self.delta_bytes += size
 
     def rollback(self) -> None:
         self._pending = None
+
+    def _rows_size(self, name: str, rows: list[bytes]) -> int:
+        """About how many bytes a list's JSON takes: exact while small, else its row count times the mean row
+        size measured when the chain's keyframe was written (the keyframe decisions need no more)."""
+        mean = self._mean_row.get(name)
+        if mean is None or len(rows) < 512:
+            total = sum(map(len, rows)) + len(rows)
+            if rows:
+                self._mean_row[name] = total / len(rows)
+            return total
+        return int(mean * len(rows))
 
     def _encode_row(self, row: type, item: Any) -> bytes:
         return encode_value(row, item, self.redact)
@@ -842,54 +855,112 @@ def _diff_rows(
 ) -> tuple[list[Any] | None, list[bytes]]:
     """(segments turning ``old`` into ``new`` or None when equal, the row JSON aligned with ``new``).
 
-    Unchanged rows are found by identity first (the store keeps parsed rows across refreshes), then by key and
-    equality; only the other rows are encoded (and redacted).
+    Runs of unchanged rows are found with slice comparisons, which run in C and compare kept rows by identity
+    (the store keeps parsed rows across refreshes): a backup added in front of 10 000 and the oldest expired is a
+    handful of comparisons, not a Python loop over every row.  A row not found by identity is looked up by its key
+    (a re-parse) and compared; only rows that are new or changed are encoded (and redacted).
     """
     n, m = len(new), len(old)
-    limit = min(n, m)
-    p = 0
-    while p < limit and (new[p] is old[p] or _same(new[p], old[p])):
-        p += 1
+    p = _run(new, 0, old, 0, min(n, m))
     if p == n == m:
         return None, old_json
-    s = 0
-    limit -= p
-    while s < limit and (new[n - 1 - s] is old[m - 1 - s] or _same(new[n - 1 - s], old[m - 1 - s])):
-        s += 1
+    s = _run_back(new, n, old, m, min(n, m) - p)
     segments: list[Any] = []
     rows: list[bytes] = old_json[:p]
     if p:
         segments.append([0, p])
     lo, hi = p, m - s
-    by_id: dict[int, int] = {id(old[i]): i for i in range(lo, hi)} if hi > lo else {}
+    by_id: dict[int, int] | None = None
     by_key: dict[Any, int] | None = None
-    for item in new[p : n - s]:
-        j = by_id.get(id(item))
-        if j is None and hi > lo:
+    misses = 0
+    i, end = p, n - s
+    expected = lo  # where the next kept row usually is: right after the last run (or one row further)
+    while i < end:
+        item = new[i]
+        if expected < hi and old[expected] is item:
+            j: int | None = expected
+        elif expected + 1 < hi and old[expected + 1] is item:
+            j = expected + 1
+        else:
+            j = None
+            misses += 1
+        # A few rows found nowhere near where they were are taken as new (encoding one costs less than indexing
+        # 10 000 rows); past that the list was reordered or parsed again, and indexing it saves encoding it all.
+        if j is None and hi > lo and misses > _KEY_LOOKUP_AFTER:
+            if by_id is None:
+                by_id = dict(zip(map(id, old[lo:hi]), range(lo, hi)))
+            j = by_id.get(id(item))
+        if j is None and hi > lo and misses > _KEY_LOOKUP_AFTER:
             if by_key is None:
-                by_key = {}
-                for i in range(lo, hi):
-                    try:
-                        by_key.setdefault(getattr(old[i], key_field, None), i)
-                    except TypeError:  # an unhashable key: match by identity only
-                        pass
+                by_key = _keys(old, lo, hi, key_field)
             try:
                 j = by_key.get(getattr(item, key_field, None))
             except TypeError:
                 j = None
             if j is not None and not _same(old[j], item):
                 j = None
-        if j is not None:
-            _push_range(segments, j, j + 1)
-            rows.append(old_json[j])
-        else:
+        if j is None:
             encoded = encode_row(row, item)
             segments.append(msgspec.Raw(encoded))
             rows.append(encoded)
+            i += 1
+            continue
+        length = max(1, _run(new, i, old, j, min(end - i, m - j)))
+        _push_range(segments, j, j + length)
+        rows.extend(old_json[j : j + length])
+        i += length
+        expected = j + length
     if s:
         _push_range(segments, m - s, m)
         rows.extend(old_json[m - s :])
     return segments, rows
+
+
+_KEY_LOOKUP_AFTER = 16
+
+
+def _keys(old: tuple[Any, ...], lo: int, hi: int, key_field: str) -> dict[Any, int]:
+    keys: dict[Any, int] = {}
+    for index in range(lo, hi):
+        try:
+            keys.setdefault(getattr(old[index], key_field, None), index)
+        except TypeError:  # an unhashable key: that row is matched by identity only
+            pass
+    return keys
+
+
+def _run(new: tuple[Any, ...], i: int, old: tuple[Any, ...], j: int, limit: int) -> int:
+    """The longest ``k <= limit`` with ``new[i:i+k] == old[j:j+k]`` (galloping over C-level slice comparisons)."""
+    if limit <= 0 or not _same(new[i], old[j]):
+        return 0
+    good, probe = 1, 2
+    while probe <= limit and new[i + good : i + probe] == old[j + good : j + probe]:
+        good, probe = probe, probe * 2
+    bad = min(probe, limit + 1)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if new[i + good : i + middle] == old[j + good : j + middle]:
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def _run_back(new: tuple[Any, ...], n: int, old: tuple[Any, ...], m: int, limit: int) -> int:
+    """The longest ``k <= limit`` with ``new[n-k:n] == old[m-k:m]``."""
+    if limit <= 0 or not _same(new[n - 1], old[m - 1]):
+        return 0
+    good, probe = 1, 2
+    while probe <= limit and new[n - probe : n - good] == old[m - probe : m - good]:
+        good, probe = probe, probe * 2
+    bad = min(probe, limit + 1)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if new[n - middle : n - good] == old[m - middle : m - good]:
+            good = middle
+        else:
+            bad = middle
+    return good
 
 
 def _push_range(segments: list[Any], start: int, stop: int) -> None:
