@@ -113,6 +113,7 @@ MARKER_NAMES = (
 )
 
 SUFFIX = ".cockpit"
+META_MAX_CHARS = 1 << 20  # one metadata value (the targets are the largest: a few hundred bytes)
 REDACTED = "[REDACTED]"
 
 SCHEMA_SQL = """
@@ -166,10 +167,15 @@ class RecordingMeta:
         """Rebuild from ``meta`` rows; unknown keys (a newer minor writer) are ignored, missing ones default."""
         raw: dict[str, Any] = {}
         for key, text in rows.items():
+            if not isinstance(key, str):
+                continue
             try:
+                if not isinstance(text, str) or len(text) > META_MAX_CHARS:
+                    raise ValueError("not a short JSON text")
                 raw[key] = json.loads(text)
-            except (TypeError, ValueError) as err:
-                raise RecordingError(f"the recording's metadata is unreadable ({key}): {err}") from None
+            except (TypeError, ValueError, RecursionError) as err:
+                reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:120]
+                raise RecordingError(f"the recording's metadata is unreadable ({key[:40]}): {reason}") from None
         return decode(cls, raw, "meta")
 
 

@@ -44,6 +44,7 @@ from cockpit.recording.codec import (
 )
 from cockpit.recording.format import (
     ACTION_KINDS,
+    META_MAX_CHARS,
     APPLICATION_ID,
     EVENT_KINDS,
     SCHEMA_VERSION,
@@ -57,6 +58,8 @@ from cockpit.recording.format import (
 )
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# A metadata value too long to be ours comes back as a number (its length), which from_rows refuses by name.
+_META_SQL = f"SELECT key, CASE WHEN length(value) <= {META_MAX_CHARS} THEN value ELSE length(value) END FROM meta"
 # A stored payload over the inflation cap is damage before it is even read: SQLite reports its length without
 # loading it, and the payload column comes back NULL.
 _COLUMNS = "id, ts, kind, context, pane, CASE WHEN length(payload) <= {max} THEN payload END, {kf}, length(payload)"
@@ -210,7 +213,7 @@ class Player:
         if app_id != APPLICATION_ID or not {"meta", "events"} <= tables:
             raise RecordingError(f"{self.path.name} is an SQLite file but not a cockpit recording")
         try:
-            rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            rows = dict(self._db.execute(_META_SQL).fetchall())
         except sqlite3.DatabaseError as err:
             raise RecordingError(f"the metadata of {self.path.name} is unreadable: {err}") from None
         try:
@@ -266,7 +269,7 @@ class Player:
         with self._lock:
             self.streams = self._read_streams()
             try:
-                rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+                rows = dict(self._db.execute(_META_SQL).fetchall())
                 self.meta = RecordingMeta.from_rows(rows)
             except (sqlite3.DatabaseError, RecordingError):
                 pass  # keep the metadata read at open

@@ -684,3 +684,26 @@ def test_redaction_still_applies_to_every_row(tmp_path: Path) -> None:
         assert all(secret not in codec.inflate(blob).decode() for (blob,) in db.execute("SELECT payload FROM events"))
     db.close()
     _ = redact  # the one redactor, called by the recorder on every row it encodes
+
+
+def test_hostile_metadata_is_a_clear_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "m.cockpit"
+    with Recorder(path, RecordingMeta(started_at=T0)):
+        pass
+    for value in ("[" * 100_000 + "]" * 100_000, json.dumps({"a": "x" * (2 << 20)}),
+                  json.dumps({"a": json.loads("[" * 200 + "]" * 200)})):
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'targets'", (value,))
+        db.close()
+        with pytest.raises(RecordingError, match="metadata is unreadable|nested deeper"):
+            Player(path)
+
+
+def test_the_recording_bench_runs_small() -> None:
+    from cockpit.recording.bench import measure
+
+    figures = measure(backups=300, minutes=6, runs=1, seeks=2)
+    assert figures["events"] > 30 and figures["change_bytes"] < 2000
+    for key in ("snapshot_encode_cold_ms", "snapshot_encode_ms", "snapshot_decode_ms", "change_encode_ms",
+                "change_record_ms", "open_ms", "seek_ms", "seek_p95_ms", "file_mib"):
+        assert figures[key] >= 0, key
