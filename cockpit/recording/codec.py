@@ -730,7 +730,7 @@ class StreamEncoder:
             frame = _key_frame(self.pane, self.context, status_json, data_json)
             self._pending = (snap, status_json, {}, {}, True, len(frame))
             return Written(frame, True)
-        set_json: dict[str, bytes] = {}
+        set_plain: dict[str, Any] = {}
         row_segments: dict[str, list[Any]] = {}
         new_rows: dict[str, list[bytes]] = {}
         scalars = self._scalars
@@ -743,8 +743,8 @@ class StreamEncoder:
             ]
             if changed:
                 plain = {name: getattr(snap.data, name) for name in shape.scalars}
-                scalars = redact(to_builtins(plain, float_strings=has_float(shape.cls)))
-                set_json = {name: scalars[name] for name in changed}
+                scalars = _encodable(redact(to_builtins(plain, float_strings=has_float(shape.cls))))
+                set_plain = {name: scalars[name] for name in changed}
         for name, row in shape.rows.items():
             new = snap.data if name == "." else getattr(snap.data, name)
             if old_data is None:
@@ -765,8 +765,8 @@ class StreamEncoder:
             if status_changed:
                 delta["status"] = msgspec.Raw(status_json)
             body: dict[str, Any] = {}
-            if set_json:
-                body["set"] = set_json
+            if set_plain:
+                body["set"] = set_plain
             if row_segments:
                 body["rows"] = row_segments
             if body:
@@ -814,6 +814,8 @@ class StreamEncoder:
         return int(mean * len(rows))
 
     def _encode_row(self, row: type, item: Any) -> bytes:
+        if not isinstance(item, row):  # would never read back: refused here, loudly, rather than damage later
+            raise TypeError(f"a {type(item).__name__} among the {row.__name__} rows")
         return encode_value(row, item, self.redact)
 
     def _data_json(self, shape: Shape, scalars: dict[str, Any], rows: dict[str, list[bytes]]) -> bytes:
@@ -823,6 +825,15 @@ class StreamEncoder:
             name: msgspec.Raw(_join(rows[name])) if name in rows else scalars.get(name) for name in shape.fields
         }
         return _ENCODER.encode(doc)
+
+
+def _encodable(plain: dict[str, Any]) -> dict[str, Any]:
+    """``plain`` as is when it encodes, else with its lone surrogates replaced (see the module docstring)."""
+    try:
+        _ENCODER.encode(plain)
+    except UnicodeEncodeError:
+        return _without_surrogates(plain)
+    return plain
 
 
 def _key_frame(pane: str, context: str, status_json: bytes, data_json: bytes) -> bytes:

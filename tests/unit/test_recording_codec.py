@@ -707,3 +707,21 @@ def test_the_recording_bench_runs_small() -> None:
     for key in ("snapshot_encode_cold_ms", "snapshot_encode_ms", "snapshot_decode_ms", "change_encode_ms",
                 "change_record_ms", "open_ms", "seek_ms", "seek_p95_ms", "file_mib"):
         assert figures[key] >= 0, key
+
+
+def test_a_row_of_the_wrong_type_is_refused_when_recorded_not_found_broken_in_replay(tmp_path: Path) -> None:
+    with Recorder(tmp_path / "w.cockpit", RecordingMeta(started_at=T0)) as rec:
+        with pytest.raises(ValueError, match="a dict among the AnalysisRunView rows"):
+            rec.record_snapshot(PaneSnapshot("analysis", CTX, (run_view(1), {"name": "x"}), FeedStatus()), T0)
+        assert rec.record_snapshot(PaneSnapshot("analysis", CTX, (run_view(1),), FeedStatus()), T0)
+
+
+def test_a_lone_surrogate_in_a_plain_field_of_a_split_pane(tmp_path: Path, small_chains: None) -> None:
+    path = tmp_path / "s.cockpit"
+    history = tuple(history_entry(n) for n in range(5))
+    with Recorder(path, RecordingMeta(started_at=T0)) as rec:
+        rec.record_snapshot(PaneSnapshot("argocd", CTX, argo(1, history), FeedStatus()), T0)
+        odd = replace(argo(1, history), health_message="bad \udc80 byte")
+        assert rec.record_snapshot(PaneSnapshot("argocd", CTX, odd, FeedStatus()), T0 + timedelta(seconds=1))
+    with Player(path) as player:
+        assert player.state_at(T0 + timedelta(seconds=1))[(CTX, "argocd")].data.health_message == "bad \ufffd byte"
