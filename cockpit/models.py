@@ -24,13 +24,23 @@ def to_dict(obj: Any) -> Any:
     import msgspec
 
     try:
-        return msgspec.to_builtins(obj, str_keys=True, enc_hook=_unknown)
+        return _lists(msgspec.to_builtins(obj, str_keys=True, enc_hook=_unknown))
     except (TypeError, ValueError, msgspec.EncodeError):
         return _to_dict_slow(obj)
 
 
 def _unknown(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not a model value")
+
+
+def _lists(value: Any) -> Any:
+    """msgspec keeps tuples; JSON (and the redactor) see lists."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _lists(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_lists(item) for item in value]
+    return value
 
 
 def _to_dict_slow(obj: Any) -> Any:

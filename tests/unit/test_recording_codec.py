@@ -666,7 +666,7 @@ def test_to_dict_keeps_what_msgspec_cannot_convert() -> None:
     odd = {("a", 1): {1, 2}, "when": T0}
     assert to_dict(odd) == {"('a', 1)": {1, 2}, "when": T0.isoformat()}
     assert to_dict(FeedStatus(FeedState.OK, T0, choices=("a",))) == {
-        "state": "ok", "updated_at": "2026-05-20T14:00:00Z", "error": "", "watch": "", "choices": ("a",)}
+        "state": "ok", "updated_at": "2026-05-20T14:00:00Z", "error": "", "watch": "", "choices": ["a"]}
     assert models.to_dict(None) is None
 
 
