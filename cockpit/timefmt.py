@@ -56,17 +56,69 @@ _TIME_RE = re.compile(
 )
 
 
+_UTC = timezone.utc
+_FRACTION_MAX = 12  # digits the regex accepts; more is not a timestamp
+
+
 def parse_time(value: object) -> datetime | None:
     """A timezone-aware UTC datetime from an API timestamp, or ``None`` when it is not one.
 
     Accepts RFC 3339 strings (``Z`` or ``±hh:mm`` offsets, any number of fraction digits, which
     are cut to microseconds), the PostgreSQL form ``YYYY-MM-DD hh:mm:ss[.ffffff]±hh``, and
     ``datetime`` objects (naive ones are taken as UTC).  Never raises.
+
+    The shapes the APIs write almost always (``2026-05-20T14:22:13Z``, with or without a fraction, or
+    no zone) go through ``datetime.fromisoformat`` after a few character checks -- about twenty times
+    faster than the regex, which matters at four timestamps per Velero backup and 10 000 backups.
+    Everything else (offsets, the PostgreSQL form, lower-case ``t``/``z``, surrounding spaces) takes
+    the regex, which defines what is accepted.
     """
+    if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == "-" \
+            and value[7] == "-" and value[13] == ":" and value[16] == ":":
+        try:  # the Kubernetes form, inline: this runs four times per Velero backup
+            return datetime.fromisoformat(value)  # "Z": tz-aware UTC already
+        except ValueError:
+            return None
     if isinstance(value, datetime):
         return _as_utc(value)
     if not isinstance(value, str) or len(value) > _MAX_TIME_TEXT:
         return None
+    fast = _parse_common(value)
+    if fast is not None:
+        return fast
+    return _parse_any(value)
+
+
+def _parse_common(text: str) -> datetime | None:
+    """``YYYY-MM-DD[T ]hh:mm:ss[.f{1,12}][Z]`` through ``fromisoformat``; None for any other shape.
+
+    The separators are checked here and the digits by ``fromisoformat`` (ASCII only), so nothing it would
+    accept beyond the regex (week dates, basic format, comma fractions, offsets with seconds) gets through.
+    """
+    size = len(text)
+    if size == 20:
+        if text[19] != "Z":
+            return None
+    elif size != 19:
+        if size < 21 or text[19] != ".":
+            return None
+        fraction = text[20:-1] if text[-1] == "Z" else text[20:]
+        if len(fraction) > _FRACTION_MAX or not fraction.isdigit() or not fraction.isascii():
+            return None
+    if text[4] != "-" or text[7] != "-" or text[10] not in "T " or text[13] != ":" or text[16] != ":":
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    tz = parsed.tzinfo
+    if tz is None:
+        return parsed.replace(tzinfo=_UTC)
+    return parsed if tz is _UTC else parsed.astimezone(_UTC)
+
+
+def _parse_any(value: str) -> datetime | None:
+    """The regex path: every accepted shape, slower."""
     match = _TIME_RE.fullmatch(value.strip())
     if match is None:
         return None

@@ -1,7 +1,9 @@
 """Record every live session to one SQLite file; replay it read-only.
 
-``Recorder`` appends (durably, de-duplicated, secrets redacted), ``Player`` reads (indexed, damage-tolerant, no
-network), ``format`` holds the schema, the event payload shapes and the model codecs both share.
+``Recorder`` appends (durably, de-duplicated, secrets redacted, a pane's changes rather than the whole pane),
+``RecordingSink`` (``sink``) feeds it from a thread with a bounded queue, ``Player`` reads (indexed, damage-tolerant,
+bounded, no network), ``format`` holds the schema and the event payload shapes, ``codec`` the msgspec model codec,
+the keyframe/delta frames and bounded inflation, and ``bench`` the recording and replay figures.
 """
 
 from cockpit.recording.format import (

@@ -11,9 +11,24 @@ The file
            ``non_production``.  ``PRAGMA application_id`` is :data:`APPLICATION_ID`: another SQLite file is told apart.
 ``events`` ``id INTEGER PRIMARY KEY`` (append order), ``ts REAL`` (unix seconds, the recorded wall-clock time),
            ``kind TEXT`` (:data:`EVENT_KINDS`), ``context TEXT``, ``pane TEXT`` (snapshots only), ``payload BLOB``
-           (zlib-compressed JSON, see :func:`encode_payload`).  Indexes: on ``ts`` (seek, timeline), on
-           ``(kind, ts)`` (markers, next/previous action) and on ``(kind, context, pane, ts)`` (the latest snapshot of
-           one pane at a time, in O(log n)).
+           (zlib-compressed JSON, see :func:`encode_payload`), ``kf INTEGER`` (snapshots only: the id of the keyframe
+           their delta chain starts at, their own id for a keyframe; schema 2).  Indexes: on ``ts`` (seek,
+           timeline), on ``(kind, ts)`` (markers, next/previous action), on ``(kind, context, pane, ts)`` (the
+           latest snapshot of one pane at a time, in O(log n)) and on ``(kf, id)`` (a snapshot's chain).
+
+Snapshots are written as **keyframes and deltas** (schema 2, see :mod:`cockpit.recording.codec`): the recorder
+keeps the last snapshot of each (context, pane) and writes what changed -- one Velero backup added to 10 000 is a
+few hundred bytes -- with a keyframe (the whole pane) at least every ``KEYFRAME_EVERY`` changes, so rebuilding a
+pane at any moment is one keyframe and a bounded number of deltas.
+
+Schema versions
+===============
+1  every snapshot whole; datetimes written by ``isoformat()`` (``+00:00``).  Read as is: each snapshot is a
+   keyframe (a schema-1 snapshot payload is a keyframe without the ``frame`` key), and there is no ``kf`` column
+   (the player reads ``id`` in its place).
+2  keyframes and deltas, the ``kf`` column; datetimes as RFC 3339 with ``Z``; non-finite floats in models as the
+   strings ``"Infinity"``/``"-Infinity"``/``"NaN"``.
+A file from a newer cockpit is refused with one clear line.
 
 Durability: ``journal_mode=WAL`` + ``synchronous=FULL``.  In WAL mode every commit appends to the ``-wal`` file and
 FULL makes SQLite fsync it before the commit returns, so an event is on disk when ``record`` returns.  A SIGKILL or
@@ -32,7 +47,9 @@ The lead emits these from the UI; the builders below make each shape in one plac
 of them into the one-line label the timeline, the drill report and the postmortem show.  Times inside payloads are
 ISO 8601 strings (UTC); the event's own time is the row's ``ts``.
 
-``snapshot``  ``to_dict(PaneSnapshot)``: ``{"pane", "context", "data", "status"}`` (see :func:`snapshot_from_dict`).
+``snapshot``  a keyframe ``{"pane", "context", "frame": "key", "data", "status"}`` (``to_dict(PaneSnapshot)`` plus
+              ``frame``; see :func:`snapshot_from_dict`) or a delta on the stream's previous event (see
+              :mod:`cockpit.recording.codec`).  The player's :meth:`Event.snapshot` rebuilds either.
 ``decision``  ``{"leaf": {"id", "title", "layer", "runbook"} | None, "path": [node ids], "ask": str, "chosen": bool}``
               -- one evaluation of the decision tree; ``chosen`` is True when the person opened the leaf's runbook.
               (``to_dict(decide.Evaluation)`` fits: extra keys are kept.)
@@ -57,31 +74,22 @@ ISO 8601 strings (UTC); the event's own time is the row's ``ts``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
-import types
-import typing
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any, TypedDict
 
 from cockpit import models
-from cockpit.models import (
-    AnalysisRunView,
-    ArgoApp,
-    CnpgPaneData,
-    FeedStatus,
-    LatencyView,
-    PaneSnapshot,
-    RolloutView,
-    VeleroView,
-)
+from cockpit.models import FeedStatus, PaneSnapshot
+from cockpit.recording import codec
+from cockpit.recording.codec import MAX_ANY_DEPTH, PANE_TYPES, CodecError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped when a reader of the previous version could misread a new file; older files stay readable."""
 
 APPLICATION_ID = 0x636B7074  # "ckpt": PRAGMA application_id of every recording
@@ -112,6 +120,7 @@ MARKER_NAMES = (
 )
 
 SUFFIX = ".cockpit"
+META_MAX_CHARS = 1 << 20  # one metadata value (the targets are the largest: a few hundred bytes)
 from cockpit.redact import REDACTED  # noqa: E402 (one marker for every redacted value)
 
 SCHEMA_SQL = """
@@ -125,11 +134,13 @@ CREATE TABLE IF NOT EXISTS events (
     kind    TEXT NOT NULL,
     context TEXT NOT NULL DEFAULT '',
     pane    TEXT NOT NULL DEFAULT '',
-    payload BLOB NOT NULL
+    payload BLOB NOT NULL,
+    kf      INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, ts);
 CREATE INDEX IF NOT EXISTS events_stream ON events (kind, context, pane, ts);
+CREATE INDEX IF NOT EXISTS events_chain ON events (kf, id);
 """
 
 
@@ -163,10 +174,15 @@ class RecordingMeta:
         """Rebuild from ``meta`` rows; unknown keys (a newer minor writer) are ignored, missing ones default."""
         raw: dict[str, Any] = {}
         for key, text in rows.items():
+            if not isinstance(key, str):
+                continue
             try:
+                if not isinstance(text, str) or len(text) > META_MAX_CHARS:
+                    raise ValueError("not a short JSON text")
                 raw[key] = json.loads(text)
-            except (TypeError, ValueError) as err:
-                raise RecordingError(f"the recording's metadata is unreadable ({key}): {err}") from None
+            except (TypeError, ValueError, RecursionError) as err:
+                reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:120]
+                raise RecordingError(f"the recording's metadata is unreadable ({key[:40]}): {reason}") from None
         return decode(cls, raw, "meta")
 
 
@@ -192,30 +208,32 @@ def _file_safe(name: str) -> str:
 
 def encode_payload(payload: Any) -> bytes:
     """Compact JSON, zlib-compressed: a rollout snapshot shrinks to about a quarter."""
-    return zlib.compress(to_json(payload).encode("utf-8"), 6)
+    return zlib.compress(to_json(payload).encode("utf-8", "surrogatepass"), 6)
 
 
 def to_json(payload: Any) -> str:
-    """The canonical text of a payload (sorted keys), also used to tell two snapshots apart."""
+    """The canonical text of an event payload (sorted keys).
+
+    Event payloads (not snapshots) keep the standard library's JSON: ``NaN`` and ``Infinity`` survive as they did
+    in schema 1, and they are small.
+    """
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def decode_payload(blob: Any) -> Any:
+def decode_payload(blob: Any, limit: int | None = None) -> Any:
     """The payload back from the file; :class:`RecordingError` when the bytes are damaged.
 
-    Plain JSON text is accepted too, so a future writer (or a hand-made fixture) may skip compression.
+    Inflated to at most ``limit`` bytes (a zlib bomb is damage, never memory), parsed, and refused when nested
+    deeper than ``MAX_ANY_DEPTH``.  Plain JSON text is accepted too, so a hand-made fixture may skip compression.
     """
     try:
-        if isinstance(blob, str):
-            text = blob
-        elif isinstance(blob, (bytes, memoryview)):
-            data = bytes(blob)
-            text = (data if data[:1] in (b"{", b"[") else zlib.decompress(data)).decode("utf-8")
-        else:
-            raise TypeError(f"payload is {type(blob).__name__}")
-        return json.loads(text)
-    except (zlib.error, UnicodeDecodeError, ValueError, TypeError, RecursionError) as err:
+        data = codec.inflate(blob, limit)
+        return codec.check_depth(json.loads(data.decode("utf-8", "surrogatepass")), MAX_ANY_DEPTH)
+    except CodecError as err:
         raise RecordingError(f"damaged payload: {err}") from None
+    except (UnicodeDecodeError, ValueError, TypeError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise RecordingError(f"damaged payload: {reason}") from None
 
 
 # --------------------------------------------------------------------------- redaction: the one redactor
@@ -225,30 +243,22 @@ from cockpit.redact import is_secret_key, redact_text, redact_value as redact  #
 
 # --------------------------------------------------------------------------- models back from JSON
 
-PANE_TYPES: dict[str, Any] = {
-    "argocd": ArgoApp,
-    "rollout": RolloutView,
-    "analysis": tuple[AnalysisRunView, ...],
-    "latency": LatencyView,
-    "cnpg": CnpgPaneData,
-    "velero": VeleroView,
-}
-"""What ``PaneSnapshot.data`` holds for each pane (or None)."""
-
 
 def snapshot_to_dict(snap: PaneSnapshot) -> dict[str, Any]:
-    """The JSON-friendly form stored in a ``snapshot`` event."""
+    """The JSON-friendly form of a whole snapshot (a keyframe's content, without ``frame``)."""
     return models.to_dict(snap)
 
 
 def snapshot_from_dict(raw: Any) -> PaneSnapshot:
-    """The exact :class:`PaneSnapshot` back: frozen dataclasses, tuples, tz-aware UTC datetimes, enums.
+    """The exact :class:`PaneSnapshot` back from :func:`snapshot_to_dict` (schema 1 and 2 alike).
 
     A recording is a file someone handed us: every field is type-checked and a wrong one raises
     :class:`RecordingError` instead of putting a surprising value in front of a widget.
     """
     if not isinstance(raw, Mapping):
         raise RecordingError(f"snapshot: expected an object, got {type(raw).__name__}")
+    if raw.get("frame", "key") != "key":
+        raise RecordingError("snapshot: a delta needs the recording to be rebuilt (use Event.snapshot())")
     pane = raw.get("pane")
     if not isinstance(pane, str):
         raise RecordingError("snapshot: no pane name")
@@ -265,7 +275,7 @@ def from_dict(pane: str, data: Any) -> Any:
         return None
     kind = PANE_TYPES.get(pane)
     if kind is None:
-        return data
+        return decode(Any, data, pane)
     return decode(kind, data, pane)
 
 
@@ -274,95 +284,17 @@ def feed_status_from_dict(raw: Any) -> FeedStatus:
     return decode(FeedStatus, raw, "status")
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
-
-
 def decode(kind: Any, raw: Any, where: str) -> Any:
-    """``raw`` (decoded JSON) as a value of type ``kind``, following the dataclass annotations.
+    """``raw`` (decoded JSON) as a value of type ``kind``, type-checked by msgspec.
 
-    Handles what the models use: dataclasses, ``X | None``, ``tuple[X, ...]``, fixed tuples, ``dict[str, X]``,
-    ``datetime``, ``Enum``, ``int``/``float``/``str``/``bool`` and ``Any`` (kept as JSON).
+    Handles what the models use: dataclasses (unknown keys ignored, missing fields with defaults filled in),
+    ``X | None``, tuples, ``dict[str, X]``, ``datetime`` (always back in UTC; a time without an offset is UTC),
+    ``Enum``, ``int``/``float``/``str``/``bool`` (no coercion between them) and ``Any`` (kept as JSON, depth-bounded).
     """
-    if kind is Any or kind is object:
-        return raw
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(kind)
-        if raw is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return decode(option, raw, where)
-            except RecordingError as err:
-                errors.append(str(err))
-        raise RecordingError(errors[0] if errors else f"{where}: unexpected null")
-    if origin is tuple:
-        args = typing.get_args(kind)
-        if not isinstance(raw, (list, tuple)):
-            raise RecordingError(f"{where}: expected a list, got {type(raw).__name__}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], item, f"{where}[{i}]") for i, item in enumerate(raw))
-        if len(args) != len(raw):
-            raise RecordingError(f"{where}: expected {len(args)} items, got {len(raw)}")
-        return tuple(decode(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, raw)))
-    if origin is dict:
-        if not isinstance(raw, Mapping):
-            raise RecordingError(f"{where}: expected an object, got {type(raw).__name__}")
-        _, value_type = typing.get_args(kind) or (str, Any)
-        return {str(key): decode(value_type, value, f"{where}.{key}") for key, value in raw.items()}
-    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
-        return _decode_dataclass(kind, raw, where)
-    if kind is datetime:
-        return _decode_datetime(raw, where)
-    if isinstance(kind, type) and issubclass(kind, Enum):
-        try:
-            return kind(raw)
-        except ValueError:
-            raise RecordingError(f"{where}: {raw!r} is not a {kind.__name__}") from None
-    if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-    elif kind is int:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-    elif kind is float:
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return float(raw)
-    elif kind is str:
-        if isinstance(raw, str):
-            return raw
-    elif kind is type(None):
-        if raw is None:
-            return None
-    else:
-        raise RecordingError(f"{where}: cannot read values of type {kind!r}")
-    name = getattr(kind, "__name__", str(kind))
-    raise RecordingError(f"{where}: expected {name}, got {type(raw).__name__}")
-
-
-def _decode_dataclass(cls: type, raw: Any, where: str) -> Any:
-    if not isinstance(raw, Mapping):
-        raise RecordingError(f"{where}: expected an object, got {type(raw).__name__}")
-    hints = _hints(cls)
-    values: dict[str, Any] = {}
-    for spec in dataclasses.fields(cls):
-        if not spec.init:
-            continue
-        if spec.name in raw:
-            values[spec.name] = decode(hints[spec.name], raw[spec.name], f"{where}.{spec.name}")
-        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-            raise RecordingError(f"{where}: field {spec.name!r} is missing")
-    return cls(**values)
+    try:
+        return codec.convert(kind, raw, where)
+    except CodecError as err:
+        raise RecordingError(str(err)) from None
 
 
 def _decode_datetime(raw: Any, where: str) -> datetime:

@@ -4,8 +4,15 @@ It is just another source behind the store: ``state_at(t)`` gives the six panes 
 ``t``, so the dashboard, the decision tree and the executor render a replay exactly like the live session.
 
 Opening is cheap whatever the length: only the metadata is read, and everything else is an indexed query -- the
-latest snapshot of a pane at ``t`` is one B-tree descent on ``(kind, context, pane, ts)``.  Nothing reads the whole
-file at open: :meth:`Player.verify` does (``PRAGMA quick_check``, about 30 MB per recorded hour), from a worker.
+latest snapshot of a pane at ``t`` is one B-tree descent on ``(kind, context, pane, ts)``, and its state is its
+keyframe plus the deltas after it (one range on ``(kf, id)``, at most ``KEYFRAME_EVERY`` small rows).  The last
+state rebuilt and the last keyframe decoded are kept per pane, so playing forward applies one delta per step and
+seeking back within a chain decodes no keyframe again.  Nothing reads the whole file at open: :meth:`Player.verify`
+does (``PRAGMA quick_check``), from a worker.
+
+Every payload is inflated with a cap (``MAX_PAYLOAD_BYTES``) and every pane's state is rebuilt from at most
+``MAX_STATE_BYTES`` of JSON: a zlib bomb or an endless chain is a line in :attr:`Player.damage`, never memory.
+Schema-1 files (every snapshot whole, no ``kf`` column) read as chains of one keyframe each.
 
 Damage is expected (a bastion's disk filled up, a copy was cut short, a byte flipped) and never ends in a traceback:
 a file that is not a recording, or from a newer cockpit, raises :class:`RecordingError` with one clear line; a
@@ -15,18 +22,29 @@ stopped.  A recording whose recorder died (no ``ended_at``) is normal: the last 
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cockpit.models import PaneSnapshot
+from cockpit.recording import codec
+from cockpit.recording.codec import (
+    CodecError,
+    TooLarge,
+    apply_delta,
+    decode_keyframe,
+    inflate,
+    read_frame,
+)
 from cockpit.recording.format import (
     ACTION_KINDS,
+    META_MAX_CHARS,
     APPLICATION_ID,
     EVENT_KINDS,
     SCHEMA_VERSION,
@@ -40,12 +58,20 @@ from cockpit.recording.format import (
 )
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_COLUMNS = "id, ts, kind, context, pane, payload"
+# A metadata value too long to be ours comes back as a number (its length), which from_rows refuses by name.
+_META_SQL = f"SELECT key, CASE WHEN length(value) <= {META_MAX_CHARS} THEN value ELSE length(value) END FROM meta"
+# A stored payload over the inflation cap is damage before it is even read: SQLite reports its length without
+# loading it, and the payload column comes back NULL.
+_COLUMNS = "id, ts, kind, context, pane, CASE WHEN length(payload) <= {max} THEN payload END, {kf}, length(payload)"
 
 
 @dataclass(frozen=True)
 class Event:
-    """One recorded event; ``payload`` is the decoded JSON (see :mod:`cockpit.recording.format`)."""
+    """One recorded event; ``payload`` is the decoded JSON (see :mod:`cockpit.recording.format`).
+
+    For a ``snapshot`` read from a file the payload is only ``{"pane", "context", "frame"}`` (a delta means nothing
+    alone): :meth:`snapshot` rebuilds the pane as it was at this event.
+    """
 
     id: int
     ts: float
@@ -53,6 +79,7 @@ class Event:
     context: str
     pane: str
     payload: Any
+    _resolve: Callable[[], PaneSnapshot] | None = field(default=None, compare=False, repr=False)
 
     @property
     def at(self) -> datetime:
@@ -67,7 +94,22 @@ class Event:
         """The pane snapshot this event holds (``kind == "snapshot"`` only)."""
         if self.kind != "snapshot":
             raise RecordingError(f"event {self.id} is a {self.kind}, not a snapshot")
+        if self._resolve is not None:
+            return self._resolve()
         return snapshot_from_dict(self.payload)
+
+
+class _State(NamedTuple):
+    """A pane rebuilt up to event ``id`` of the chain starting at keyframe ``kf``, from ``weight`` JSON bytes."""
+
+    id: int
+    kf: int
+    snap: PaneSnapshot
+    weight: int
+
+
+class _Unreadable(Exception):
+    """A row that cannot be read; already marked in the damage."""
 
 
 def _valid_ts(value: Any) -> float | None:
@@ -87,6 +129,19 @@ def _count_text(count: int) -> str:
     return f"{count:,}".replace(",", " ")
 
 
+def _why(err: Exception) -> str:
+    """The part of a damage line worth showing: only caps say why (plain damage is just "unreadable")."""
+    if isinstance(err, TooLarge):
+        return str(err)
+    text = str(err)
+    return text.removeprefix("damaged payload: ") if "unpacks past" in text or "payload is " in text else ""
+
+
+def _stored_too_large(size: Any) -> str:
+    stored = codec.size_text(size) if isinstance(size, int) else "unknown size"
+    return f"stored payload of {stored} (over {codec.size_text(codec.MAX_PAYLOAD_BYTES)})"
+
+
 class Player:
     """A read-only view of one recording.  Safe to use from several threads (one lock around the connection)."""
 
@@ -99,6 +154,9 @@ class Player:
         self._short = False  # the file is shorter than its header says (a cut copy, a full disk)
         self._structure_damage = ""
         self._bad_events: dict[int, str] = {}
+        self._chained = True  # schema 1 has no kf column: every snapshot is its own keyframe
+        self._last_state: dict[tuple[str, str], _State] = {}  # the last state rebuilt, per pane
+        self._key_state: dict[tuple[str, str], _State] = {}  # the last keyframe decoded, per pane
         self._check_header()
         try:
             self._db = sqlite3.connect(
@@ -108,6 +166,7 @@ class Player:
             raise RecordingError(f"cannot open {self.path.name}: {err}") from None
         try:
             self.meta = self._read_meta()
+            self._chained = "kf" in self._event_columns()
             if self._short:
                 self._find_damage()  # every query would run into the missing pages: bound them now
             self.streams: tuple[tuple[str, str], ...] = self._read_streams()
@@ -136,6 +195,9 @@ class Player:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         return app_id, tables
 
+    def _event_columns(self) -> set[str]:
+        return {str(row[1]) for row in self._db.execute("PRAGMA table_info(events)").fetchall()}
+
     def _read_meta(self) -> RecordingMeta:
         try:
             app_id, tables = self._read_schema()
@@ -151,7 +213,7 @@ class Player:
         if app_id != APPLICATION_ID or not {"meta", "events"} <= tables:
             raise RecordingError(f"{self.path.name} is an SQLite file but not a cockpit recording")
         try:
-            rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            rows = dict(self._db.execute(_META_SQL).fetchall())
         except sqlite3.DatabaseError as err:
             raise RecordingError(f"the metadata of {self.path.name} is unreadable: {err}") from None
         try:
@@ -207,7 +269,7 @@ class Player:
         with self._lock:
             self.streams = self._read_streams()
             try:
-                rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+                rows = dict(self._db.execute(_META_SQL).fetchall())
                 self.meta = RecordingMeta.from_rows(rows)
             except (sqlite3.DatabaseError, RecordingError):
                 pass  # keep the metadata read at open
@@ -273,27 +335,143 @@ class Player:
         with self._lock:
             if not self.complete:
                 self.refresh()  # still being written: a pane may have appeared since
-            for context, pane in self.streams:
-                snap = self._latest_snapshot(context, pane, ts)
+            for stream in self.streams:
+                snap = self._latest_snapshot(stream, ts)
                 if snap is not None:
-                    state[(context, pane)] = snap
+                    state[stream] = snap
         return state
 
-    def _latest_snapshot(self, context: str, pane: str, ts: float) -> PaneSnapshot | None:
-        """Newest first; a damaged payload falls back to the one before it."""
-        sql = (
-            f"SELECT {_COLUMNS} FROM events {{hint}} WHERE kind = 'snapshot' AND context = ? AND pane = ?"
-            " AND ts <= ? {bound} ORDER BY ts DESC, id DESC LIMIT 4"
-        )
-        for row in self._rows(sql, (context, pane, ts), fail_soft=True):
-            event = self._event(row)
-            if event is None:
-                continue
+    def _latest_snapshot(self, stream: tuple[str, str], ts: float) -> PaneSnapshot | None:
+        """The newest state at or before ``ts``; damage falls back to the last readable state before it."""
+        context, pane = stream
+        below: int | None = None
+        for _attempt in range(4):
+            sql = (
+                f"SELECT id, ts, {self._kf} FROM events {{hint}} WHERE kind = 'snapshot' AND context = ?"
+                " AND pane = ? AND ts <= ?" + (" AND id < ?" if below is not None else "") +
+                " {bound} ORDER BY ts DESC, id DESC LIMIT 1"
+            )
+            params: tuple[Any, ...] = (context, pane, ts) + ((below,) if below is not None else ())
+            rows = self._rows(sql, params, fail_soft=True)
+            if not rows:
+                return None
+            event_id, raw_ts, kf = rows[0]
             try:
-                return event.snapshot()
-            except RecordingError:
-                self._mark_bad(event.id, event.ts)
+                kf = self._chain_start(int(event_id), raw_ts, kf)
+                return self._rebuild(stream, int(event_id), kf).snap
+            except _Unreadable:
+                below = int(kf) if isinstance(kf, int) and kf <= event_id else int(event_id)
         return None
+
+    def _chain_start(self, event_id: int, raw_ts: Any, kf: Any) -> int:
+        if isinstance(kf, bool) or not isinstance(kf, int) or not 0 < kf <= event_id:
+            self._mark_bad(event_id, _valid_ts(raw_ts), "no keyframe")
+            raise _Unreadable
+        return kf
+
+    def _rebuild(self, stream: tuple[str, str], target: int, kf: int) -> _State:
+        """The pane as of event ``target`` (or as of the last readable event before it in its chain).
+
+        Starts from the state rebuilt last or the keyframe decoded last when they are on the same chain; raises
+        :class:`_Unreadable` when not even the keyframe can be read.
+        """
+        with self._lock:
+            last = self._last_state.get(stream)
+            if last is not None and last.kf == kf and last.id == target:
+                return last
+            start = last if last is not None and last.kf == kf and last.id < target else None
+            if start is None:
+                key = self._key_state.get(stream)
+                start = key if key is not None and key.kf == kf and key.id <= target else None
+            if start is None:
+                start = self._read_keyframe(stream, kf)
+                self._key_state[stream] = start
+            state = start
+            if target > state.id and self._chained:
+                rows = self._rows(
+                    f"SELECT {self._columns} FROM events {{hint}} WHERE kf = ? AND id > ? AND id <= ?"
+                    " {bound} ORDER BY id",
+                    (kf, state.id, target),
+                    fail_soft=True,
+                )
+                for row in rows:
+                    try:
+                        state = self._apply(stream, state, row)
+                    except _Unreadable:
+                        break
+            self._last_state[stream] = state
+            return state
+
+    @property
+    def _kf(self) -> str:
+        """A snapshot row's keyframe id (a row without one stands alone, like every schema-1 snapshot)."""
+        return "coalesce(kf, id)" if self._chained else "id"
+
+    @property
+    def _columns(self) -> str:
+        return _COLUMNS.replace("{kf}", self._kf).replace("{max}", str(int(codec.MAX_PAYLOAD_BYTES)))
+
+    def _read_keyframe(self, stream: tuple[str, str], kf: int) -> _State:
+        rows = self._rows(f"SELECT {self._columns} FROM events {{hint}} WHERE id = ? {{bound}}", (kf,), fail_soft=True)
+        if not rows:
+            raise _Unreadable
+        row = rows[0]
+        event_id, raw_ts = int(row[0]), row[1]
+        if event_id in self._bad_events:
+            raise _Unreadable
+        data = self._payload(row, stream, min(codec.MAX_PAYLOAD_BYTES, codec.MAX_STATE_BYTES))
+        try:
+            snap = decode_keyframe(read_frame(data))
+        except CodecError as err:
+            self._mark_bad(event_id, _valid_ts(raw_ts), _why(err))
+            raise _Unreadable from None
+        if (snap.context, snap.pane) != stream:
+            self._mark_bad(event_id, _valid_ts(raw_ts))
+            raise _Unreadable
+        return _State(event_id, kf, snap, len(data))
+
+    def _apply(self, stream: tuple[str, str], state: _State, row: tuple[Any, ...]) -> _State:
+        event_id, raw_ts = int(row[0]), row[1]
+        if event_id in self._bad_events:
+            raise _Unreadable
+        data = self._payload(row, stream, min(codec.MAX_PAYLOAD_BYTES, codec.MAX_STATE_BYTES - state.weight))
+        try:
+            frame = read_frame(data)
+            if frame.frame != "delta" or frame.base != state.id:
+                raise CodecError("a delta that does not follow the event before it")
+            snap = apply_delta(state.snap, frame)
+        except CodecError as err:
+            self._mark_bad(event_id, _valid_ts(raw_ts), _why(err))
+            raise _Unreadable from None
+        return _State(event_id, state.kf, snap, state.weight + len(data))
+
+    def _payload(self, row: tuple[Any, ...], stream: tuple[str, str], limit: int) -> bytes:
+        """The inflated payload of a snapshot row of ``stream``; :class:`_Unreadable` (marked) otherwise."""
+        event_id, raw_ts, kind, context, pane, blob, _kf, size = row
+        ts = _valid_ts(raw_ts)
+        if kind != "snapshot" or (context, pane) != stream:
+            self._mark_bad(int(event_id), ts)
+            raise _Unreadable
+        if blob is None:
+            self._mark_bad(int(event_id), ts, _stored_too_large(size))
+            raise _Unreadable
+        try:
+            return inflate(blob, max(0, limit))
+        except CodecError as err:
+            if isinstance(err, TooLarge) and limit < codec.MAX_PAYLOAD_BYTES:
+                err = TooLarge(f"the pane's state unpacks past {codec.size_text(codec.MAX_STATE_BYTES)}")
+            self._mark_bad(int(event_id), ts, _why(err))
+            raise _Unreadable from None
+
+    def _snapshot_of(self, stream: tuple[str, str], event_id: int, kf: int) -> PaneSnapshot:
+        """The pane exactly as event ``event_id`` recorded it (for :meth:`Event.snapshot`)."""
+        try:
+            state = self._rebuild(stream, event_id, kf)
+        except _Unreadable:
+            raise RecordingError(f"event {event_id}: its pane cannot be rebuilt (damaged keyframe)") from None
+        if state.id != event_id:
+            raise RecordingError(f"event {event_id}: its pane cannot be rebuilt (damage before it)")
+        return state.snap
 
     def snapshots(self, pane: str | None = None, context: str | None = None) -> Iterator[tuple[float, PaneSnapshot]]:
         """Every recorded snapshot (of one pane / context when given), in time order: for drills and postmortems."""
@@ -351,7 +529,7 @@ class Player:
         marks = ",".join("?" for _ in kinds)
         compare, order = (">", "ASC") if after else ("<", "DESC")
         sql = (
-            f"SELECT {_COLUMNS} FROM events {{hint}} WHERE kind IN ({marks}) AND ts {compare} ? {{bound}}"
+            f"SELECT {self._columns} FROM events {{hint}} WHERE kind IN ({marks}) AND ts {compare} ? {{bound}}"
             f" ORDER BY ts {order}, id {order} LIMIT 8"
         )
         for row in self._rows(sql, (*kinds, ts), fail_soft=True):
@@ -387,7 +565,7 @@ class Player:
             clauses.append("ts <= ?")
             params.append(end)
         where = " AND ".join(clauses) or "1"
-        sql = f"SELECT {_COLUMNS} FROM events {{hint}} WHERE {where} {{bound}} ORDER BY ts, id"
+        sql = f"SELECT {self._columns} FROM events {{hint}} WHERE {where} {{bound}} ORDER BY ts, id"
         # Pages of rows by (ts, id) keyset, so a long iteration never holds the connection or a read snapshot.
         last: tuple[float, int] | None = None
         while True:
@@ -410,20 +588,41 @@ class Player:
                 return
 
     def _event(self, row: tuple[Any, ...]) -> Event | None:
-        event_id, raw_ts, kind, context, pane, blob = row
+        event_id, raw_ts, kind, context, pane, blob, kf, size = row
         ts = _valid_ts(raw_ts)
-        try:
-            if ts is None or not all(isinstance(text, str) for text in (kind, context, pane)):
-                raise RecordingError("damaged row")
-            payload = decode_payload(blob)
-        except RecordingError:
-            self._mark_bad(int(event_id), ts)
+        event_id = int(event_id)
+        if event_id in self._bad_events:  # known damage: not unpacked again
             return None
-        return Event(int(event_id), ts, kind, context, pane, payload)
+        if ts is None or not all(isinstance(text, str) for text in (kind, context, pane)):
+            self._mark_bad(event_id, ts)
+            return None
+        if blob is None:
+            self._mark_bad(event_id, ts, _stored_too_large(size))
+            return None
+        if kind == "snapshot":
+            try:
+                frame = read_frame(inflate(blob))
+                if (frame.context, frame.pane) != (context, pane):
+                    raise CodecError("a snapshot of another pane than its row says")
+                chain = self._chain_start(event_id, raw_ts, kf)
+            except CodecError as err:
+                self._mark_bad(event_id, ts, _why(err))
+                return None
+            except _Unreadable:
+                return None
+            payload = {"pane": pane, "context": context, "frame": frame.frame}
+            resolve = functools.partial(self._snapshot_of, (context, pane), event_id, chain)
+            return Event(event_id, ts, kind, context, pane, payload, resolve)
+        try:
+            payload = decode_payload(blob)
+        except RecordingError as err:
+            self._mark_bad(event_id, ts, _why(err))
+            return None
+        return Event(event_id, ts, kind, context, pane, payload)
 
-    def _mark_bad(self, event_id: int, ts: float | None) -> None:
+    def _mark_bad(self, event_id: int, ts: float | None, reason: str = "") -> None:
         with self._lock:
-            self._bad_events[event_id] = _clock(ts)
+            self._bad_events[event_id] = _clock(ts) + (f": {reason}" if reason else "")
 
     def _rows(self, template: str, params: tuple[Any, ...], *, fail_soft: bool) -> list[tuple[Any, ...]]:
         """Run a query; ``{hint}`` / ``{bound}`` become the index hint and the damage bound.

@@ -4,6 +4,10 @@ A recording is evidence (the postmortem and the drill report are written from it
 ``record`` returns (see :mod:`cockpit.recording.format` for why WAL + ``synchronous=FULL``).  It must also never take
 the cockpit down in the middle of an incident: a full disk or a vanished directory turns the recorder off, keeps the
 reason in :attr:`Recorder.error` for the status bar to show once, and every later call is a no-op.
+
+Snapshots are written as changes (schema 2): per (context, pane) a :class:`~cockpit.recording.codec.StreamEncoder`
+keeps the last snapshot and the redacted JSON of its rows, so one backup added to a 10 000-row Velero pane costs
+that backup's encoding and a few hundred bytes on disk, and a keyframe every so often is the cached rows joined.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 import cockpit
 from cockpit.models import PaneSnapshot, to_dict
+from cockpit.recording.codec import StreamEncoder, deflate
 from cockpit.recording.format import (
     APPLICATION_ID,
     EVENT_KINDS,
@@ -29,7 +34,6 @@ from cockpit.recording.format import (
     RecordingMeta,
     encode_payload,
     redact,
-    snapshot_to_dict,
     to_ts,
 )
 
@@ -46,10 +50,12 @@ class Recorder:
     def __init__(self, path: str | Path, meta: RecordingMeta) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._last: dict[tuple[str, str], PaneSnapshot] = {}
+        self._streams: dict[tuple[str, str], StreamEncoder] = {}
         self._depth = 0  # nesting of batch()
+        self._next_id = 1  # ids are given explicitly: a keyframe's row names itself in ``kf``
         self.error: str | None = None
         self.count = 0
+        self.clock: Any = None  # set by the app: the end time comes from the session's clock
         started = meta.started_at or datetime.now(timezone.utc)
         self.meta = dataclasses.replace(
             meta,
@@ -99,12 +105,35 @@ class Recorder:
         """
         key = (snap.context, snap.pane)
         with self._lock:
-            if self._last.get(key) == snap:  # frozen dataclasses compare by value: no serialising to find out
+            if self._db is None or self.error:
                 return None
-            event_id = self._append("snapshot", redact(snapshot_to_dict(snap)), ts, snap.context, snap.pane)
-            if event_id is not None:
-                self._last[key] = snap
+            stream = self._streams.get(key)
+            if stream is None:
+                stream = self._streams[key] = StreamEncoder(snap.pane, snap.context, redact)
+            try:
+                # Frozen dataclasses compare by value (no serialising to find an unchanged pane); rows the store
+                # kept are matched by identity.
+                frame = stream.encode(snap)
+            except (TypeError, ValueError) as err:
+                stream.rollback()
+                raise ValueError(f"snapshot of {snap.pane} cannot be recorded: {err}") from None
+            if frame is None:
+                return None
+            event_id = self._next_id
+            cursor = self._execute(
+                "INSERT INTO events (id, ts, kind, context, pane, payload, kf) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event_id, to_ts(ts), "snapshot", snap.context, snap.pane, deflate(frame.data),
+                 event_id if frame.key else stream.kf),
+            )
+            if cursor is None:
+                stream.rollback()
+                return None
+            stream.commit(event_id)
+            self._next_id += 1
+            self.count += 1
             return event_id
+
+    snapshot = record_snapshot  # the name the sink (and the app) use
 
     def record(
         self, kind: str, payload: Mapping[str, Any] | Any, ts: datetime | float, *, context: str = "", pane: str = ""
@@ -145,6 +174,9 @@ class Recorder:
                 self._depth -= 1
                 if outer and self._db is not None and not self.error:
                     self._execute("COMMIT")
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Nothing to wait for: every call has committed when it returns (the sink's ``flush`` waits for its queue)."""
 
     def update_meta(self, **changes: Any) -> None:
         """Change metadata fields after the start (e.g. the runbook a drill turned out to exercise)."""
@@ -192,14 +224,16 @@ class Recorder:
             blob = encode_payload(payload)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{kind} payload is not JSON: {err}") from None
+        event_id = self._next_id
         cursor = self._execute(
-            "INSERT INTO events (ts, kind, context, pane, payload) VALUES (?, ?, ?, ?, ?)",
-            (to_ts(ts), kind, context, pane, blob),
+            "INSERT INTO events (id, ts, kind, context, pane, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, to_ts(ts), kind, context, pane, blob),
         )
         if cursor is None:
             return None
+        self._next_id += 1
         self.count += 1
-        return cursor.lastrowid
+        return event_id
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor | None:
         """Run one statement; on failure switch the recorder off with the reason (never raise into the UI)."""

@@ -1,22 +1,42 @@
 """Hand events to the recorder off the UI thread: the recorder fsyncs every commit, which is I/O the event loop
-must never wait for.  One daemon thread drains a queue in order; ``close()`` flushes what is queued."""
+must never wait for.  One daemon thread drains a queue in order; ``close()`` flushes what is queued.
+
+The queue is bounded where it can be without losing evidence: a pane's snapshots **coalesce** -- while one is still
+waiting to be written, a newer snapshot of the same (context, pane) replaces it in its place in the queue (the
+latest wins; the replay shows the pane as it was when the recorder caught up).  Events (``audit``, ``step``,
+``answer``, ``gateway``, ``decision``, ``marker``) are never dropped or merged: they are the person's moves and the
+writes, at human speed.  So the queue holds at most one snapshot per pane plus the events of the moment.  When the
+recorder falls behind, whatever was queued is written in one commit (one fsync), and the sink says so: a ``note``
+marker in the recording ("recorder fell behind: N pane snapshots superseded before they were written") and
+:attr:`RecordingSink.warning` for the status bar.
+"""
 
 from __future__ import annotations
 
-import queue
 import threading
+import time
+from collections import deque
 from typing import Any
 
 from cockpit.models import PaneSnapshot
 
-_STOP = object()
+_STOP = ("stop", None, None)
+NOTE_EVERY_S = 60.0  # at most one "fell behind" marker a minute
 
 
 class RecordingSink:
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
         self.clock: Any = None  # set by the app: the end time comes from the session's clock
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._cond = threading.Condition()
+        self._items: deque[tuple[str, Any, Any]] = deque()
+        self._snapshots: dict[tuple[str, str], tuple[PaneSnapshot, float]] = {}  # waiting, latest per pane
+        self._closed = False
+        self.coalesced = 0  # snapshots superseded before they were written, since the start
+        self._coalesced_noted = 0
+        self._noted_at = 0.0
+        self.failures = 0  # calls the recorder refused (a bad payload: a caller's bug); the last one in .failure
+        self.failure: str | None = None
         self._thread = threading.Thread(target=self._drain, name="cockpit-recorder", daemon=True)
         self._thread.start()
 
@@ -28,43 +48,143 @@ class RecordingSink:
     def error(self) -> str | None:
         return self.recorder.error
 
+    @property
+    def count(self) -> int:
+        return int(getattr(self.recorder, "count", 0))
+
+    @property
+    def pending(self) -> int:
+        """Items waiting to be written (at most one snapshot per pane, plus events)."""
+        with self._cond:
+            return len(self._items)
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the status bar when the recording is not everything it could be (None: all is well)."""
+        parts = []
+        if self.coalesced:
+            parts.append(f"recorder fell behind: {self.coalesced} pane snapshots superseded (the latest kept)")
+        if self.failures:
+            parts.append(f"{self.failures} events refused by the recorder ({self.failure})")
+        return "; ".join(parts) or None
+
     def snapshot(self, snap: PaneSnapshot, ts: float) -> None:
-        self._queue.put(("snapshot", snap, ts))
+        key = (snap.context, snap.pane)
+        with self._cond:
+            if self._closed:
+                return
+            if key in self._snapshots:
+                self.coalesced += 1  # still queued: the newer one takes its place
+            else:
+                self._items.append(("snapshot", key, None))
+            self._snapshots[key] = (snap, ts)
+            self._cond.notify()
 
     def record(self, kind: str, payload: Any, ts: float, *, context: str = "", pane: str = "") -> None:
-        self._queue.put(("event", (kind, payload, ts, context, pane), None))
+        self._put(("event", (kind, payload, ts, context, pane), None))
 
     def update_meta(self, **changes: Any) -> None:
-        self._queue.put(("meta", changes, None))
+        self._put(("meta", changes, None))
 
     def flush(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout`` seconds) until everything queued before this call is written."""
         done = threading.Event()
-        self._queue.put(("flush", done, None))
-        done.wait(timeout)
+        if self._put(("flush", done, None)):
+            done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
-        self._queue.put(_STOP)
+        """Write what is queued, close the recording (at the session clock's time), and stop the thread."""
+        with self._cond:
+            if not self._closed:
+                self._closed = True
+                self._items.append(_STOP)
+                self._cond.notify()
         self._thread.join(timeout)
+
+    def _put(self, item: tuple[str, Any, Any]) -> bool:
+        with self._cond:
+            if self._closed:
+                return False
+            self._items.append(item)
+            self._cond.notify()
+            return True
+
+    # ------------------------------------------------------------------ the writer thread
 
     def _drain(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
+            with self._cond:
+                while not self._items:
+                    self._cond.wait()
+                items = list(self._items)
+                self._items.clear()
+                batch = []
+                for kind, value, extra in items:
+                    if kind == "snapshot":
+                        snap, ts = self._snapshots.pop(value)
+                        batch.append((kind, snap, ts))
+                    else:
+                        batch.append((kind, value, extra))
+                behind = self.coalesced - self._coalesced_noted
+            stop = False
+            flushed: list[threading.Event] = []
+            last_ts: float | None = None
+            try:
+                with self._batch(len(batch) > 1):
+                    for kind, value, ts in batch:
+                        if kind == "stop":
+                            stop = True
+                            break
+                        if kind == "flush":
+                            flushed.append(value)
+                            continue
+                        last_ts = self._write(kind, value, ts) or last_ts
+                    if behind and last_ts is not None and (stop or time.monotonic() - self._noted_at >= NOTE_EVERY_S):
+                        self._note(behind, last_ts)
+            except Exception as err:  # noqa: BLE001 - recording must never take the cockpit down
+                self._failed(err)
+            for done in flushed:
+                done.set()
+            if stop:
                 try:
                     self.recorder.close(self.clock.now() if self.clock is not None else None)
                 except Exception:  # noqa: BLE001 - the recorder reports its own errors in .error
                     pass
                 return
-            kind, value, ts = item
-            try:
-                if kind == "snapshot":
-                    self.recorder.record_snapshot(value, ts)
-                elif kind == "event":
-                    event_kind, payload, at, context, pane = value
-                    self.recorder.record(event_kind, payload, at, context=context, pane=pane)
-                elif kind == "meta":
-                    self.recorder.update_meta(**value)
-                elif kind == "flush":
-                    value.set()
-            except Exception:  # noqa: BLE001 - recording must never take the cockpit down
-                continue
+
+    def _batch(self, many: bool) -> Any:
+        import contextlib
+
+        batch = getattr(self.recorder, "batch", None)
+        return batch() if many and batch is not None else contextlib.nullcontext()
+
+    def _write(self, kind: str, value: Any, ts: Any) -> float | None:
+        """One item to the recorder; the time it was recorded at (None for metadata or a refused call)."""
+        try:
+            if kind == "snapshot":
+                self.recorder.record_snapshot(value, ts)
+                return float(ts) if isinstance(ts, (int, float)) else None
+            if kind == "event":
+                event_kind, payload, at, context, pane = value
+                self.recorder.record(event_kind, payload, at, context=context, pane=pane)
+                return float(at) if isinstance(at, (int, float)) else None
+            if kind == "meta":
+                self.recorder.update_meta(**value)
+        except Exception as err:  # noqa: BLE001 - a bad payload is the caller's bug; keep recording the rest
+            self._failed(err)
+        return None
+
+    def _note(self, behind: int, ts: float) -> None:
+        from cockpit.recording.format import marker_payload
+
+        text = (
+            f"recorder fell behind: {behind} pane snapshots superseded before they were written "
+            "(the latest of each pane was kept; no event was dropped)"
+        )
+        self.recorder.record("marker", marker_payload("note", text=text), ts)
+        self._coalesced_noted += behind
+        self._noted_at = time.monotonic()
+
+    def _failed(self, err: Exception) -> None:
+        self.failures += 1
+        self.failure = f"{type(err).__name__}: {err}"[:200]

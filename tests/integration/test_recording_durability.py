@@ -103,3 +103,56 @@ def test_killed_recorder_leaves_a_replayable_file(tmp_path: Path, sig: signal.Si
         assert [e.payload["step"] for e in steps] == [f"s{last_i}"]
         assert player.end >= last
     print(f"\n{sig.name}: child reported {last_step} events; the file replays {replayed}")
+
+
+BOMB_CHILD = textwrap.dedent(
+    """
+    import resource, sys
+    from cockpit.recording import Player
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with Player(sys.argv[1]) as player:
+        state = player.state_at(player.end)
+        events = list(player.events())
+        damage = player.damage
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(before // 1024, after // 1024, len(state), len(events), damage, sep="|")
+    """
+)
+
+
+def test_a_zlib_bomb_in_a_recording_keeps_the_player_small(tmp_path: Path) -> None:
+    """A snapshot and an event that each inflate to 1 GiB, written into a real recording by hand with sqlite3:
+    the player (a separate process, so its peak RSS is its own) names both as damage and stays small."""
+    import sqlite3
+    import zlib
+
+    from cockpit.models import FeedState, FeedStatus, LatencyView, PaneSnapshot
+    from cockpit.recording import Recorder, RecordingMeta
+
+    path = tmp_path / "bomb.cockpit"
+    with Recorder(path, RecordingMeta(contexts=("staging",), started_at=T0)) as rec:
+        view = LatencyView("p99", 0.5, 0.3, (), T0)
+        rec.record_snapshot(PaneSnapshot("latency", "staging", view, FeedStatus(FeedState.OK, T0)), T0)
+    chunk = b"A" * 2**20
+    packer = zlib.compressobj(9)
+    prefix = b'{"pane":"latency","context":"staging","data":"'
+    head = packer.compress(prefix) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    tail = packer.compress(b'"}') + packer.flush()
+    bomb = head + block * 1024 + tail  # 1 GiB of JSON text once inflated (the checksum never gets read)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("INSERT INTO events (id, ts, kind, context, pane, payload, kf) VALUES (2, ?, 'snapshot', "
+                   "'staging', 'latency', ?, 2)", (T0.timestamp() + 1, bomb))
+        db.execute("INSERT INTO events (id, ts, kind, context, pane, payload) VALUES (3, ?, 'audit', '', '', ?)",
+                   (T0.timestamp() + 2, bomb))
+    db.close()
+    done = subprocess.run([sys.executable, "-c", BOMB_CHILD, str(path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, after, panes, events, damage = done.stdout.strip().split("|")
+    assert (panes, events) == ("1", "1")
+    assert "event 2" in damage and "event 3" in damage and "unpacks past 64 MiB" in damage
+    print(f"\nplayer peak RSS {after} MiB (at start {before} MiB) with two 1 GiB bombs in the file")
+    assert int(after) < int(before) + 150

@@ -556,7 +556,7 @@ def test_record_accepts_a_dataclass_payload(rec_path: Path) -> None:
             rec.record("snapshot", {}, T0)
     with Player(rec_path) as player:
         (event,) = player.events()
-        assert event.payload == {"state": "error", "updated_at": T0.isoformat(), "error": "x", "watch": "",
+        assert event.payload == {"state": "error", "updated_at": "2026-05-20T14:00:00Z", "error": "x", "watch": "",
                                  "choices": []}
 
 
@@ -664,7 +664,7 @@ def test_newer_schema_is_refused_with_a_clear_message(rec_path: Path) -> None:
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with pytest.raises(RecordingError) as err:
         Player(rec_path)
-    assert str(err.value) == "recorded by a newer cockpit (schema 3); this one reads up to 1 — upgrade to replay it"
+    assert str(err.value) == "recorded by a newer cockpit (schema 3); this one reads up to 2 — upgrade to replay it"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cockpit import timefmt
 from cockpit.timefmt import age, ago, duration, parse_time
 
 UTC = timezone.utc
@@ -62,6 +65,72 @@ def test_parse_time_accepts_rfc3339_and_postgres(text: str, expected: datetime) 
 )
 def test_parse_time_returns_none_for_anything_else(value: object) -> None:
     assert parse_time(value) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-05-20T14:22:13Z",
+        "2026-05-20T14:22:13",
+        "2026-05-20 14:22:13Z",
+        "2026-05-20T14:22:13.5Z",
+        "2026-05-20T14:22:13.12Z",  # fractions of every length: 3.11's fromisoformat takes them, older ones did not
+        "2026-05-20T14:22:13.1234Z",
+        "2026-05-20T14:22:13.123456789012Z",
+        "2026-05-20T14:22:13.000",
+    ],
+)
+def test_the_common_shapes_take_the_fast_path(text: str) -> None:
+    fast = timefmt._parse_common(text)
+    assert fast is not None and fast == timefmt._parse_any(text) == parse_time(text) and fast.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-05-20T14:22:13,5Z",  # fromisoformat takes a comma fraction; the regex (and so the cockpit) does not
+        "2026-05-20T14:22:13+05:30:15",  # an offset with seconds: same
+        "2026-05-20T14:22Z",  # no seconds
+        "2026-W21-3T14:22:13Z",
+        "2026-05-20T14:22:13.1234567890123Z",  # 13 fraction digits
+        "2026-05-20T14:22:13+05:30",  # offsets are right, but the regex's job
+        "2026-05-20t14:22:13z",
+        " 2026-05-20T14:22:13Z",
+        "２０２６-05-20T14:22:13Z",  # non-ASCII digits
+    ],
+)
+def test_odd_shapes_are_left_to_the_regex(text: str) -> None:
+    assert timefmt._parse_common(text) is None
+    assert parse_time(text) == timefmt._parse_any(text)
+
+
+_PIECES = st.sampled_from(["0", "1", "2", "5", "9", "-", ":", "T", "t", " ", ".", ",", "Z", "z", "+", "W", "２"])
+
+
+def _timestamps() -> st.SearchStrategy[str]:
+    """RFC 3339 timestamps and near misses: every position mutated, fractions of 0-14 digits, every zone form."""
+    base = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%S"))
+    fraction = st.integers(0, 14).flatmap(lambda n: st.text("0123456789", min_size=n, max_size=n)).map(
+        lambda digits: "." + digits if digits else "")
+    zone = st.sampled_from(["", "Z", "z", "+00:00", "-05:00", "+0530", "+05", " +0000 UTC", "+23:59", "+24:00"])
+    text = st.builds(lambda b, f, z: b + f + z, base, fraction, zone)
+
+    def mutate(value: str, edits: list[tuple[int, str]]) -> str:
+        chars = list(value)
+        for position, piece in edits:
+            chars[position % len(chars)] = piece
+        return "".join(chars)
+
+    return st.one_of(text, st.builds(mutate, text, st.lists(st.tuples(st.integers(0, 40), _PIECES), max_size=2)))
+
+
+@settings(max_examples=800, deadline=None)
+@given(_timestamps())
+def test_the_fast_path_never_disagrees_with_the_regex(text: str) -> None:
+    assert parse_time(text) == timefmt._parse_any(text)
+    parsed = parse_time(text)
+    assert parsed is None or parsed.tzinfo is UTC
 
 
 def test_parse_time_normalises_datetimes() -> None:
