@@ -32,14 +32,9 @@ def notify_untrusted(node: Any, text: object, *, severity: str = "information", 
 
 
 def _redact(text: object) -> str:
-    value = "" if text is None else str(text)
-    try:
-        from cockpit.redact import redact_text
-    except ImportError:  # the one redactor lands with the safety work; until then the audit log's rules
-        from cockpit.actions.audit import redact
+    from cockpit.redact import redact_text
 
-        return str(redact(value))
-    return redact_text(value)
+    return redact_text("" if text is None else str(text))
 
 
 class YesNoScreen(OnceModal[bool]):

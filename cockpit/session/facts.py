@@ -94,6 +94,7 @@ class LiveFacts:
         self._preflight(facts, context, decision, gathered)
 
         # -- flag ----------------------------------------------------------------------------------------------------
+        facts["flag.admin_api"] = _flag_admin_api(settings)
         if settings.flag_url:
             flag, error = self._flag(context)
             if flag is not None:
@@ -346,6 +347,15 @@ class LiveFacts:
             return f"S3: {err}"
         except (ValueError, TypeError) as err:
             return f"S3: cannot use endpoint {settings.s3_endpoint!r}: {err}"
+
+
+def _flag_admin_api(settings: Any) -> bool:
+    """The flag can be flipped from here: the admin URL, the environment key and the token's variable are set."""
+    if not (getattr(settings, "flag_admin_url", None) and getattr(settings, "flag_environment_key", None)):
+        return False
+    from cockpit.actions.flags import token_from_env
+
+    return bool(token_from_env(getattr(settings, "flag_admin_token_env", None))[1])
 
 
 def _cluster(cnpg: Any, name: str, *, exact: bool = False) -> Any:

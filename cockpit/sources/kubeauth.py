@@ -48,12 +48,13 @@ _ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9d[^\x07\x1b\x9c]*(
 
 
 def redact_text(text: str) -> str:
-    """Credentials in free text replaced (the project's one redactor).
+    """Credentials in free text replaced (the project's one redactor, ``cockpit.redact``)."""
+    from cockpit.redact import redact_text as redact
 
-    The call site the lead switches to ``cockpit.redact`` when it lands; until then the audit log's redactor."""
-    from cockpit.actions.audit import redact
+    return redact(text)
 
-    return str(redact(text))
+
+from cockpit.redact import REDACTED  # noqa: E402 (the one marker)
 
 
 def plugin_words(raw: bytes, *, known_secrets: tuple[str, ...] = (), limit: int = _STDERR_SHOWN) -> str:
@@ -64,7 +65,7 @@ def plugin_words(raw: bytes, *, known_secrets: tuple[str, ...] = (), limit: int 
     text = _ESCAPES.sub("", text)
     for secret in known_secrets:
         if secret and len(secret) >= 6:
-            text = text.replace(secret, "<redacted>")
+            text = text.replace(secret, REDACTED)
     text = redact_text(text)
     return clean(" ".join(text.split()), limit=limit)
 

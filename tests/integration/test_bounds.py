@@ -605,7 +605,7 @@ def test_a_failing_plugin_says_why_with_escapes_removed_and_secrets_redacted(
         with pytest.raises(ConfigError) as caught:
             context(tmp_path, server, exec_user(command))
     words = str(caught.value)
-    assert "credential plugin fail.py failed (exit 1): login failed for <redacted> and <redacted>" in words
+    assert "credential plugin fail.py failed (exit 1): login failed for Bearer [REDACTED] and [REDACTED]" in words
     assert words.endswith("(run without a terminal: interactiveMode IfAvailable is treated as Never)")
     for leak in ("\x1b", "\x9b", "\x07", "52;", "c2VjcmV0", "abc.def", "eyJhbGci"):
         assert leak not in words
@@ -629,7 +629,7 @@ credential(f"tok-{{count + 1}}", 1)  # expires within the client's 5-minute skew
         with pytest.raises(SourceError) as caught:
             ctx.list(ROLLOUTS, "shop")
     assert caught.value.kind is ErrorKind.AUTH
-    assert str(caught.value).startswith("credential plugin expiring.py failed (exit 1): login failed for <redacted>")
+    assert str(caught.value).startswith("credential plugin expiring.py failed (exit 1): login failed for Bearer [REDACTED]")
     assert "\x1b" not in str(caught.value)
 
 
@@ -756,6 +756,6 @@ async def test_a_bad_plugin_is_the_panes_error_not_loading_for_ever(tmp_path: Pa
             error = pane.snapshot.status.error
             screen = app.export_screenshot()
             assert app.is_running
-    expected = "did not answer within 1s" if kind == "hangs" else "failed (exit 1): login failed for <redacted>"
+    expected = "did not answer within 1s" if kind == "hangs" else "failed (exit 1): login failed for Bearer [REDACTED]"
     assert f"credential plugin helper.py {expected}" in error
     assert "\x1b" not in screen and "c2VjcmV0" not in screen and "eyJhbGci" not in screen

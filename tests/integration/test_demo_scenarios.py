@@ -3,9 +3,7 @@ own clients (the kubernetes client via ``cockpit.sources.kube``, prometheus-api-
 git, urllib for the flag service), and how its controllers react to the writes its runbook sends (built with the
 ``cockpit.actions`` builders and sent through a real :class:`Gateway`).
 
-Each scenario is also carried to its end: its runbook runs in :class:`RunbookRun` with live facts computed here
-from the same clients (a stand-in for the session core's facts), confirming every action and marking manual steps
-done, until the run is DONE -- or, for Helm without the helm binary, STOPPED with the reason.
+Each scenario's runbook is carried to its end through the session core in ``test_runbooks_e2e.py``.
 
 The controllers use ``Timing.fast()``: every reaction lands within a fraction of a second; the helpers poll with a
 generous deadline instead of sleeping a fixed time.
@@ -162,46 +160,6 @@ class Live:
         return next((item for item in clusters
                      if (item["metadata"].get("annotations") or {}).get("cockpit/recovered-from") == source), None)
 
-    def facts(self, run: RunbookRun | None = None) -> dict[str, Any]:
-        """The runbook facts, from the live platform (what the session core will compute)."""
-        from cockpit.actions import gitops, helm
-        from cockpit.sources.cnpg import parse_cluster
-        from cockpit.sources.s3 import S3Source
-        from cockpit.timefmt import parse_time
-
-        inputs = run.inputs if run is not None else {}
-        app = self.app()
-        kwargs: dict[str, Any] = {"app": app, "rollout": self.rollout(), "latency": self.latency(),
-                                  "now": datetime.now(timezone.utc), "flag": self.flag(), "flag_admin_api": True,
-                                  "helm_installed": shutil.which("helm") is not None}
-        if app is not None and len(app.history) >= 2:
-            kwargs["preflight"] = self.preflight()
-        if inputs.get("cluster") and inputs.get("target_time"):
-            source = self.get(CNPG_CLUSTERS, scenario.CNPG_NAMESPACE, inputs["cluster"])
-            kwargs["cnpg_source"] = parse_cluster(source)
-            kwargs["target_time"] = parse_time(inputs["target_time"])
-            recovered = self.recovered(inputs["cluster"])
-            kwargs["cnpg_recovered"] = parse_cluster(recovered) if recovered else None
-        if self.settings.s3_bucket:
-            evidence = S3Source(endpoint_url=self.settings.s3_endpoint).delete_markers(
-                self.settings.s3_bucket, self.settings.s3_prefix, datetime.now(timezone.utc) - timedelta(hours=24))
-            kwargs["s3_deleted"] = len(evidence.missing)
-        if inputs.get("backup"):
-            backup = self.get(VELERO_BACKUPS, scenario.VELERO_NAMESPACE, inputs["backup"])
-            kwargs["velero_backup_phase"] = (backup or {}).get("status", {}).get("phase")
-            restore = self.restore_for(inputs["backup"])
-            kwargs["velero_restore_phase"] = (restore or {}).get("status", {}).get("phase")
-        namespace = self.get(NAMESPACES, None, NS)
-        kwargs["namespace_exists"] = namespace is not None and namespace.get("status", {}).get("phase") == "Active"
-        if inputs.get("bad_commit"):
-            kwargs["revert_merged"] = gitops.revert_landed(self.settings.gitops_repo, inputs["bad_commit"])
-        if self.settings.helm_release:
-            try:
-                kwargs["helm_revisions"] = helm.history(self.ctx, NS, self.settings.helm_release)
-            except ActionRefused:
-                kwargs["helm_revisions"] = ()
-        return facts_from(**kwargs)
-
     # -- writes through the gateway --------------------------------------------------------------------------
 
     def send(self, action_id: str, **params: Any) -> Any:
@@ -211,34 +169,6 @@ class Live:
         result = self.gateway.execute(planned, PERSON, typed=planned.confirm_word)
         assert result.ok, result.message
         return result
-
-    def run(self, runbook: str, **inputs: Any) -> RunbookRun:
-        run: RunbookRun | None = None
-        run = RunbookRun.with_gateway(get(runbook), self.gateway, self.env, inputs=inputs,
-                                      facts=lambda: self.facts(run))
-        return run
-
-
-def drive(run: RunbookRun, timeout: float = 40.0, *, skip: tuple[str, ...] = ()) -> RunbookRun:
-    """Play the on-call: confirm every action (typing the confirm word), mark manual steps done, wait on waits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        step = run.advance()
-        if step is not None and step.step.id in skip and step.state is not StepState.DONE:
-            run.skip(PERSON, "overridden by the person (test)")  # a failed stop-check too
-            continue
-        if step is None or run.state in (RunState.DONE, RunState.STOPPED):
-            return run
-        if step.state is StepState.NEEDS_CONFIRMATION:
-            result = run.confirm(PERSON, step.planned.confirm_word)
-            assert result.ok, f"{step.step.id}: {result.message}"
-        elif step.state is StepState.NEEDS_PERSON:
-            run.mark_done(PERSON)
-        elif step.state is StepState.WAITING:
-            time.sleep(0.03)
-        else:
-            raise AssertionError(f"step {step.step.id} is {step.state.value}: {step.detail}")
-    raise AssertionError(f"run of {run.runbook.id} did not finish; at {run.current and run.current.step.id}")
 
 
 @pytest.fixture
@@ -252,6 +182,15 @@ def live(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
     finally:
         harness.close()
         platform.stop()
+
+
+def s3_deleted(live: Live) -> int:
+    """Keys under the tenant prefix whose latest version is a delete marker (read through the cockpit's S3 source)."""
+    from cockpit.sources.s3 import S3Source
+
+    evidence = S3Source(endpoint_url=live.settings.s3_endpoint).delete_markers(
+        live.settings.s3_bucket, live.settings.s3_prefix, datetime.now(timezone.utc) - timedelta(hours=24))
+    return len(evidence.missing)
 
 
 def scenario_param(name: str) -> Any:
@@ -321,7 +260,7 @@ def test_forward_only_seeds_a_non_additive_release_and_plays_pitr(live: Live):
     assert app.history[0].id == 42 and app.history[0].revision == live.platform.revisions[42]
     assert rollout.phase == "Paused" and rollout.step_index == 3 and not rollout.aborted
     assert live.preflight().verdict is Verdict.DATA_FIRST
-    assert live.p99() > 0.5 and live.flag().enabled is True
+    assert live.p99() > 0.5 and live.flag().enabled is False  # no flag to flip: DATA first, then code
 
     # the PITR write: a recovery Cluster, watched through CNPG's phases until every instance is ready
     target = (datetime.now(timezone.utc) - timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -345,19 +284,6 @@ def test_forward_only_seeds_a_non_additive_release_and_plays_pitr(live: Live):
     wait_for("p99 under the SLO", lambda: (live.p99() or 9) < 0.5)
 
 
-@scenario_param("forward-only")
-def test_forward_only_runbooks_end_to_end(live: Live):
-    rollouts = drive(live.run("code-rollback-rollouts", namespace=NS, rollout=scenario.ROLLOUT))
-    assert rollouts.state is RunState.STOPPED and "Restore the data first" in rollouts.stop_reason
-    target = (datetime.now(timezone.utc) - timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    pitr = drive(live.run("data-rollback-postgres-pitr", namespace=scenario.CNPG_NAMESPACE,
-                          cluster=scenario.CNPG_CLUSTER, target_time=target))
-    assert pitr.state is RunState.DONE
-    # back to the code rollback: the person overrides the pre-flight (the schema is the old one again)
-    again = drive(live.run("code-rollback-rollouts", namespace=NS, rollout=scenario.ROLLOUT),
-                  skip=("migration-preflight",))
-    assert again.state is RunState.DONE and live.rollout().aborted
-
 
 # --------------------------------------------------------------------------- rollouts-abort
 
@@ -376,13 +302,6 @@ def test_rollouts_abort_seeds_an_additive_canary_and_reacts_to_the_abort(live: L
     assert canary.available_replicas == 0 and live.app().health_status == "Degraded"
     wait_for("p99 under the SLO", lambda: (live.p99() or 9) < 0.5)
 
-
-@scenario_param("rollouts-abort")
-def test_rollouts_abort_runbook_end_to_end(live: Live):
-    run = drive(live.run("code-rollback-rollouts", namespace=NS, rollout=scenario.ROLLOUT))
-    assert run.state is RunState.DONE
-    done = {item.step.id: item.state for item in run.steps}
-    assert done["abort"] is StepState.DONE and done["undo"] is StepState.SKIPPED
 
 
 # --------------------------------------------------------------------------- argocd-rollback
@@ -429,15 +348,6 @@ def test_argocd_rollback_controller_rolls_back_and_the_revert_lands(live: Live):
     assert app.history[0].initiated_by == "automated"
 
 
-@scenario_param("argocd-rollback")
-def test_argocd_rollback_runbook_end_to_end(live: Live):
-    run = drive(live.run("code-rollback-argocd", argocd_namespace=scenario.ARGOCD_NAMESPACE, app=scenario.APP_NAME,
-                         history_id="41", bad_commit=live.platform.revisions[42]))
-    assert run.state is RunState.DONE
-    app = wait_for("auto-sync back on and synced", lambda: (a := live.app()).auto_sync and a.sync_status == "Synced"
-                   and a)
-    assert live.rollout().stable_images == ("ghcr.io/acme/catalog:v1.5.0",) and app.health_status == "Healthy"
-
 
 # --------------------------------------------------------------------------- config-revert
 
@@ -476,13 +386,6 @@ def test_config_revert_merge_then_sync_restores_the_quota(live: Live):
     wait_for("the app Healthy", lambda: live.app().health_status == "Healthy")
     wait_for("p99 under the SLO", lambda: (live.p99() or 9) < 0.5)
 
-
-@scenario_param("config-revert")
-def test_config_revert_runbook_end_to_end(live: Live):
-    run = drive(live.run("config-rollback-argocd-app", argocd_namespace=scenario.ARGOCD_NAMESPACE,
-                         app=scenario.APP_NAME, bad_commit=live.platform.revisions[42]))
-    assert run.state is RunState.DONE
-    assert {item.step.id: item.state for item in run.steps}["sync"] is StepState.DONE
 
 
 # --------------------------------------------------------------------------- flag-flip
@@ -548,13 +451,6 @@ def test_flag_flip_through_the_admin_api(live: Live, monkeypatch):
         build_action("flags.set", {"flag": scenario.FLAG, "enabled": "true"}, ActionEnv(kube=live.ctx))
 
 
-@scenario_param("flag-flip")
-def test_flag_flip_runbook_end_to_end(live: Live):
-    run = drive(live.run("flag-flip", flag=scenario.FLAG))
-    assert run.state is RunState.DONE
-    states = {item.step.id: item.state for item in run.steps}
-    assert states["flip"] is StepState.DONE and states["flip-by-hand"] is StepState.SKIPPED
-
 
 # --------------------------------------------------------------------------- s3-restore
 
@@ -571,22 +467,16 @@ def test_s3_restore_seeds_deleted_objects_and_the_undelete_brings_them_back(live
     assert latest == sorted(f"{isbn}.jpg" for isbn in s3demo.DELETED)
     assert len(markers) == len(latest) + 1  # the re-uploaded cover's marker is no longer the latest
     assert datetime.now(timezone.utc) - live.app().history[0].deployed_at > timedelta(hours=3)
-    assert live.facts()["s3.deleted_keys"] == 5
+    assert s3_deleted(live) == 5
     wait_for("the p99 to climb", lambda: (live.p99() or 0) > 0.5)
 
     result = live.send("s3.undelete", bucket=live.settings.s3_bucket, key=live.settings.s3_prefix, prefix="true")
     assert result.sent == 5
-    assert live.facts()["s3.deleted_keys"] == 0
+    assert s3_deleted(live) == 0
     body = s3.get_object(Bucket=live.settings.s3_bucket, Key=f"{live.settings.s3_prefix}{s3demo.DELETED[0]}.jpg")
     assert body["Body"].read().startswith(b"\xff\xd8")
     wait_for("p99 under the SLO", lambda: (live.p99() or 9) < 0.5)
 
-
-@scenario_param("s3-restore")
-def test_s3_restore_runbook_end_to_end(live: Live):
-    run = drive(live.run("data-rollback-s3-versioning", bucket=live.settings.s3_bucket, key=live.settings.s3_prefix,
-                         prefix="true"))
-    assert run.state is RunState.DONE
 
 
 # --------------------------------------------------------------------------- velero-restore
@@ -603,7 +493,7 @@ def test_velero_restore_seeds_a_deleted_namespace_and_restores_it(live: Live):
     tenant = sorted((b for b in backups if NS in b["spec"]["includedNamespaces"]
                      and b["status"]["phase"] == "Completed"), key=lambda b: b["status"]["startTimestamp"])
     backup = tenant[-1]["metadata"]["name"]
-    assert live.facts()["namespace.exists"] is False
+    assert live.get(NAMESPACES, None, NS) is None
 
     result = live.send("velero.restore", backup=backup, namespaces=NS)
     name = result.responses[0]["metadata"]["name"]
@@ -631,15 +521,6 @@ def test_velero_restore_seeds_a_deleted_namespace_and_restores_it(live: Live):
     wait_for("a p99 again, under the SLO", lambda: (live.p99() or 9) < 0.5)
 
 
-@scenario_param("velero-restore")
-def test_velero_restore_runbook_end_to_end(live: Live):
-    backups, _ = live.ctx.list(VELERO_BACKUPS, scenario.VELERO_NAMESPACE)
-    backup = max((b for b in backups if NS in b["spec"]["includedNamespaces"]),
-                 key=lambda b: b["status"]["startTimestamp"])["metadata"]["name"]
-    run = drive(live.run("data-rollback-velero", backup=backup, namespace=NS,
-                         velero_namespace=scenario.VELERO_NAMESPACE))
-    assert run.state is RunState.DONE
-
 
 # --------------------------------------------------------------------------- helm-rollback
 
@@ -663,21 +544,6 @@ def test_helm_rollback_seeds_release_secrets_like_helm(live: Live):
         (3, "deployed", "catalog-search-1.5.1"), (2, "superseded", "catalog-search-1.5.0"),
         (1, "superseded", "catalog-search-1.4.0")]
     assert live.p99() > 0.5
-
-
-@scenario_param("helm-rollback")
-def test_helm_rollback_without_helm_stops_cleanly(live: Live, monkeypatch):
-    from cockpit.actions import helm
-
-    monkeypatch.setattr(helm.shutil, "which", lambda name: None)
-    live.platform.kube.clear_requests()
-    with pytest.raises(ActionRefused, match="helm is not installed on this machine"):
-        build_action("helm.rollback", {"namespace": NS, "release": "catalog-search", "revision": "2"}, live.env)
-    assert live.platform.kube.count(write=True) == 0
-    monkeypatch.setattr("shutil.which", lambda name: None)
-    run = drive(live.run("code-rollback-helm", namespace=NS, release="catalog-search", revision="2"))
-    assert run.state is RunState.STOPPED and "helm is not installed" in run.stop_reason
-    assert live.platform.kube.count(write=True) == 0
 
 
 @scenario_param("helm-rollback")

@@ -161,8 +161,10 @@ def test_config_revert(oncall: Oncall) -> None:
 @scenario("flag-flip")
 def test_flag_flip(oncall: Oncall) -> None:
     assert oncall.recommended() == "flag-flip"
-    oncall.run("flag-flip")
+    run = oncall.run("flag-flip")
     assert any(line.startswith("flags.set") for line in sent(oncall))
+    by_hand = next(item for item in run.steps if item.step.id == "flip-by-hand")
+    assert by_hand.state is StepState.SKIPPED and by_hand.by == "cockpit"  # not needed: the API flipped it
 
 
 @scenario("s3-restore")

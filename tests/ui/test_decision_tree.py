@@ -25,13 +25,16 @@ async def _evaluated(pilot):
     return context
 
 
-async def test_seed_scenario_recommends_flag_flip_with_evidence(platform):
+async def test_seed_scenario_recommends_data_first_with_evidence(platform):
+    """The demo's default incident (a forward-only migration, no flag to flip): DATA rollback first, then code."""
     app = make_app(platform)
     async with app.run_test(size=(200, 50)) as pilot:
         context = await _evaluated(pilot)
         evaluation = app.session.evaluation(context)
-        assert evaluation.path == ("recent_deploy", "flag_flip")
-        assert evaluation.leaf.id == "flag-flip"
+        assert evaluation.path == ("recent_deploy", "flag_flip", "what_changed", "migration")
+        assert evaluation.results["flag_flip"].answer is Answer.NO  # the flag is already off
+        assert evaluation.leaf.id == "data-rollback-postgres-pitr"
+        assert evaluation.leaf.then_runbook == "code-rollback-rollouts"  # the canary is still mid-way
         facts = " ".join(e.fact for e in evaluation.results["recent_deploy"].evidence)
         assert "#42 deployed 5m ago" in facts and platform.revisions[42][:7] in facts
         assert evaluation.results["what_changed"].answer is Answer.YES  # an image bump
@@ -41,7 +44,7 @@ async def test_seed_scenario_recommends_flag_flip_with_evidence(platform):
         assert app.session.gathered(context).problems == ()
 
 
-async def test_answer_no_reroutes_to_data_first_then_clear(platform):
+async def test_answers_reroute_and_clear(platform):
     app = make_app(platform)
     async with app.run_test(size=(200, 50)) as pilot:
         context = await _evaluated(pilot)
@@ -50,22 +53,22 @@ async def test_answer_no_reroutes_to_data_first_then_clear(platform):
         assert app.focused is tree
         tree._move_to(("node", "flag_flip"))
         await pilot.pause()
-        await pilot.press("n")
+        await pilot.press("y")  # "a flag covers it" (the person knows one the provider does not show)
         await pilot.pause()
         evaluation = app.session.evaluation(context)
         assert evaluation.results["flag_flip"].overridden
-        assert evaluation.leaf.id == "data-rollback-postgres-pitr"
-        assert evaluation.leaf.then_runbook == "code-rollback-rollouts"
+        assert evaluation.leaf.id == "flag-flip"
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.session.evaluation(context).leaf.id == "data-rollback-postgres-pitr"
         tree._move_to(("node", "migration"))
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
         assert app.session.evaluation(context).leaf.id == "code-rollback-rollouts"
-        tree._move_to(("node", "flag_flip"))
-        await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
-        assert app.session.evaluation(context).leaf.id == "flag-flip"
+        assert app.session.evaluation(context).leaf.id == "data-rollback-postgres-pitr"
 
 
 async def test_explain_and_open_leaf(platform):
@@ -79,12 +82,12 @@ async def test_explain_and_open_leaf(platform):
         await pilot.press("question_mark")
         assert type(app.screen).__name__ == "ExplainScreen"
         await pilot.press("escape")
-        tree._move_to(("leaf", "flag-flip"))
+        tree._move_to(("leaf", "data-rollback-postgres-pitr"))
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "RunbookScreen"
-        assert app.screen.runbook_id == "flag-flip"
+        assert app.screen.runbook_id == "data-rollback-postgres-pitr"
         await pilot.press("escape")
         assert app.screen is app.dashboard
 
@@ -98,12 +101,12 @@ async def test_narrow_terminal_opens_tree_with_t(platform):
         await pilot.pause()
         assert type(app.screen).__name__ == "DecisionScreen"
         panel_tree = app.screen.query_one(DecisionTree)
-        assert panel_tree.evaluation is not None and panel_tree.evaluation.leaf.id == "flag-flip"
+        assert panel_tree.evaluation is not None and panel_tree.evaluation.leaf.id == "data-rollback-postgres-pitr"
         panel_tree._move_to(("node", "flag_flip"))
         await pilot.pause()
-        await pilot.press("n")
+        await pilot.press("y")
         await pilot.pause()
-        assert panel_tree.evaluation.leaf.id == "data-rollback-postgres-pitr"
+        assert panel_tree.evaluation.leaf.id == "flag-flip"
         await pilot.press("escape")
         assert app.screen is app.dashboard
 
