@@ -42,7 +42,7 @@ test: $(TSTAMP) prometheus
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 bench: $(TSTAMP) prometheus
-	$(PY) -m cockpit.bench $(BENCH_ARGS)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -74,10 +74,10 @@ class CockpitApp(App[int]):
     def on_mount(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from screens.dashboard import DashboardScreen
+        from cockpit.screens.dashboard import DashboardScreen
 
         if self.session.replay is not None:
-            from screens.replay import ReplayDashboardScreen
+            from cockpit.screens.replay import ReplayDashboardScreen
 
             self.dashboard: DashboardScreen = ReplayDashboardScreen(self.session)
         else:
@@ -92,7 +92,7 @@ class CockpitApp(App[int]):
             self.set_interval(1.0, self.dashboard.tick)
         self._install_hangup_guard()
         if self.recording_note:
-            from screens.base import notify_untrusted
+            from cockpit.screens.base import notify_untrusted
 
             notify_untrusted(self, self.recording_note, timeout=6,
                              severity="warning" if self.recording_note.startswith("NOT") else "information")
@@ -102,7 +102,7 @@ class CockpitApp(App[int]):
             self.call_after_refresh(self.dashboard.start_replay)
 
     def on_session_message(self, message: SessionMessage) -> None:
-        from screens.base import notify_untrusted
+        from cockpit.screens.base import notify_untrusted
 
         event = message.event
         if isinstance(event, Notice):
@@ -117,7 +117,7 @@ class CockpitApp(App[int]):
         """No worker dies silently: a failed one is said on screen (and logged)."""
         from textual.worker import WorkerState
 
-        from screens.base import notify_untrusted
+        from cockpit.screens.base import notify_untrusted
 
         worker = event.worker
         if event.state is WorkerState.ERROR:
@@ -130,7 +130,7 @@ class CockpitApp(App[int]):
     # -- drills and commands --------------------------------------------------------------------------------
 
     def start_drill(self, runbook: str) -> None:
-        from screens.base import notify_untrusted
+        from cockpit.screens.base import notify_untrusted
 
         refused = self.session.start_drill(runbook)
         if refused:
@@ -140,7 +140,7 @@ class CockpitApp(App[int]):
         self.call_after_refresh(lambda: self.dashboard.open_runbook(context, runbook, runbook))
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
+        from cockpit.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
 
@@ -175,7 +175,7 @@ class CockpitApp(App[int]):
         action()
 
     def _show_recording(self) -> None:
-        from screens.base import notify_untrusted
+        from cockpit.screens.base import notify_untrusted
 
         session = self.session
         if session.replay is not None:
@@ -189,7 +189,7 @@ class CockpitApp(App[int]):
         """``q`` asks first while a runbook is in the middle of a run (it can be resumed from the recording)."""
         active = [run for run in self.session.run_control.active() if run.started_at is not None]
         if active and self.session.live:
-            from screens.base import YesNoScreen
+            from cockpit.screens.base import YesNoScreen
 
             names = ", ".join(run.runbook.id for run in active)
             question = (f"A runbook is in the middle of a run ({names}). Quit anyway? Nothing is undone; "

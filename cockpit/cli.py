@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from cockpit import __version__
 from cockpit.config import ConfigError, Settings, build_settings
@@ -95,8 +96,10 @@ def make_parser() -> argparse.ArgumentParser:
     from cockpit.demo.scenarios import SCENARIOS  # plain data, no backend
 
     session.add_argument("--scenario", dest="demo_scenario", metavar="NAME", choices=list(SCENARIOS),
-                         help="with 'demo': the incident to play, one per regression class: "
+                         help="with 'demo' (or 'drill'): the incident to play, one per regression class: "
                          f"{', '.join(SCENARIOS)} (default: the one made for RUNBOOK, else forward-only)")
+    session.add_argument("--demo", dest="drill_demo", action="store_true",
+                         help="with 'drill': drill RUNBOOK on the embedded demo platform, in its scenario")
     parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill"], help=argparse.SUPPRESS)
     parser.add_argument("operand", nargs="?", help=argparse.SUPPRESS)
     return parser
@@ -116,10 +119,16 @@ def parse_command_line(argv: Sequence[str] | None = None) -> tuple[Settings, str
     """(settings, command, operand, --next, --scenario)."""
     parser = make_parser()
     args = parser.parse_args(argv)
-    if args.demo_scenario is not None and args.command != "demo":
+    if args.demo_scenario is not None and args.command not in ("demo", "drill"):
         parser.error("--scenario goes with 'demo': cockpit demo --scenario NAME")
+    if args.drill_demo and args.command != "drill":
+        parser.error("--demo goes with 'drill': cockpit drill RUNBOOK --demo")
+    if args.command == "drill" and (args.drill_demo or args.demo_scenario is not None):
+        args.command, args.demo_scenario = "demo", args.demo_scenario
+        if not args.operand:
+            parser.error("drill needs a runbook: cockpit drill RUNBOOK --demo")
     values = {key: value for key, value in vars(args).items()
-              if key not in ("command", "operand", "next_drill", "demo_scenario")}
+              if key not in ("command", "operand", "next_drill", "demo_scenario", "drill_demo")}
     if values.get("contexts"):
         values["contexts"] = tuple(values["contexts"])
     if args.command == "replay" and not args.operand:
@@ -133,12 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings, command, operand, next_drill, scenario = parse_command_line(argv)
         if command == "demo":
-            from cockpit.demo.platform import run_demo
-
             return run_demo(settings, drill=operand, scenario=scenario)
         if command == "replay":
-            from cockpit.replay import run_replay
-
             return run_replay(settings, operand or "")
         if command == "drill":
             return run_drill(settings, operand, next_drill)
@@ -173,6 +178,68 @@ def run_live(settings: Settings, *, drill: str | None = None) -> int:
     if sink is not None:
         print(f"cockpit: session recorded to {sink.path}", file=sys.stderr)
     return app.return_code or 0
+
+
+def replay_app(settings: Settings, player: Any) -> Any:
+    """The cockpit over a recording (read-only, offline)."""
+    from cockpit.app import CockpitApp
+    from cockpit.replay import replay_session
+
+    return CockpitApp(replay_session(settings, player), start_feeds=False)
+
+
+def run_replay(settings: Settings, path: str) -> int:
+    from cockpit.replay import open_player
+
+    player = open_player(path)
+    try:
+        app = replay_app(settings, player)
+        app.run()
+        return app.return_code or 0
+    finally:
+        player.close()
+        if player.damage:
+            print(f"cockpit: {path}: {player.damage}", file=sys.stderr)
+
+
+def run_demo(settings: Any, *, drill: str | None = None, scenario: str | None = None) -> int:
+    """`cockpit demo [RUNBOOK] [--scenario NAME]`: start the platform, run the normal cockpit against it (drilling
+    RUNBOOK when given), tear it down.  The session is recorded like any other."""
+    import os
+
+    from cockpit.demo.platform import DemoPlatform, DemoUnavailable, demo_environment, demo_settings, pick_scenario
+
+    try:
+        name = pick_scenario(scenario, drill)
+    except ValueError as err:
+        print(f"cockpit: {err}", file=sys.stderr)
+        return 2
+    try:
+        platform = DemoPlatform(name).start()
+    except DemoUnavailable as err:
+        print(f"cockpit: {err}", file=sys.stderr)
+        return 2
+    from cockpit.app import CockpitApp
+    from cockpit.session import connect, open_session, start_recording
+
+    sink = None
+    try:
+        for note in platform.notes:
+            print(f"cockpit demo: {note}", file=sys.stderr)
+        demo = demo_settings(settings, platform)
+        os.environ.update(demo_environment(platform, demo))
+        targets = connect(demo, note=f"demo platform on 127.0.0.1: scenario {name} ({platform.scenario.runbook})")
+        sink, note = start_recording(demo, targets, path=demo.record, is_drill=bool(drill), runbook=drill or "")
+        app = CockpitApp(open_session(demo, targets, recorder=sink, drill=drill), recording_note=note)
+        app.run()
+        return app.return_code or 0
+    finally:
+        if sink is not None:
+            sink.close()
+            print(f"cockpit: session recorded to {sink.path} (replay it: cockpit replay {sink.path})",
+                  file=sys.stderr)
+        platform.stop()
+
 
 
 def run_drill(settings: Settings, runbook: str | None, next_drill: bool) -> int:

@@ -6,7 +6,6 @@ every action ("replay of a recording"), and no network connection is opened at a
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +46,10 @@ def replay_targets(player: Any) -> list[Any]:
     ]
 
 
-def replay_app(settings: Any, player: Any, **kwargs: Any) -> Any:
+def replay_session(settings: Any, player: Any) -> Any:
+    """A session that replays ``player``'s recording: read-only, offline, its clock at the recorded time."""
     import dataclasses
 
-    from cockpit.app import CockpitApp
     from cockpit.clock import FixedClock
     from cockpit.session import open_session
 
@@ -61,18 +60,5 @@ def replay_app(settings: Any, player: Any, **kwargs: Any) -> Any:
 
         if RANGES["slo"][0] <= slo <= RANGES["slo"][1]:  # a recording is untrusted: out of range, keep ours
             settings = dataclasses.replace(settings, slo=float(slo))
-    session = open_session(settings, targets, clock=FixedClock(player.start), player=player,
-                           read_only_reason=REPLAY_REASON)
-    return CockpitApp(session, start_feeds=False, **kwargs)
-
-
-def run_replay(settings: Any, path: str) -> int:
-    player = open_player(path)
-    try:
-        app = replay_app(settings, player)
-        app.run()
-        return app.return_code or 0
-    finally:
-        player.close()
-        if player.damage:
-            print(f"cockpit: {path}: {player.damage}", file=sys.stderr)
+    return open_session(settings, targets, clock=FixedClock(player.start), player=player,
+                        read_only_reason=REPLAY_REASON)

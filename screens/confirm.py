@@ -16,7 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from screens.base import OnceModal
+from cockpit.screens.base import OnceModal
 from textual.widgets import Button, Input, Static
 
 from cockpit.textsafe import clean, safe_text

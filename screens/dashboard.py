@@ -15,18 +15,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from cockpit.models import PANES
-from screens.base import ReportsWorkerErrors
+from cockpit.screens.base import ReportsWorkerErrors
 from cockpit.session import DecisionChanged, PaneChanged, RunChanged, SessionEvent, StatusChanged
 from cockpit.textsafe import clean, safe_text
-from screens.decision import DecisionRouting
-from widgets.analysis_pane import AnalysisPane
-from widgets.argocd_pane import ArgoCDPane
-from widgets.cnpg_pane import CnpgPane
-from widgets.decision_tree import DecisionPanel, DecisionTree
-from widgets.latency_pane import LatencyPane
-from widgets.pane import Pane
-from widgets.rollout_pane import RolloutPane
-from widgets.velero_pane import VeleroPane
+from cockpit.screens.decision import DecisionRouting
+from cockpit.widgets.analysis_pane import AnalysisPane
+from cockpit.widgets.argocd_pane import ArgoCDPane
+from cockpit.widgets.cnpg_pane import CnpgPane
+from cockpit.widgets.decision_tree import DecisionPanel, DecisionTree
+from cockpit.widgets.latency_pane import LatencyPane
+from cockpit.widgets.pane import Pane
+from cockpit.widgets.rollout_pane import RolloutPane
+from cockpit.widgets.velero_pane import VeleroPane
 
 PANE_CLASSES: dict[str, type[Pane]] = {
     "argocd": ArgoCDPane,
@@ -289,7 +289,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         tabs.active = f"tab-{index}"
 
     def action_recoverable(self) -> None:
-        from screens.recoverable import RecoverableScreen
+        from cockpit.screens.recoverable import RecoverableScreen
 
         data = self.session.current(self.active_context(), "cnpg")
         self.app.push_screen(RecoverableScreen(data, self.session.clock))
@@ -299,13 +299,13 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         if dash.tree_visible:
             dash.decision.query_one(DecisionTree).focus()
             return
-        from screens.decision import DecisionScreen
+        from cockpit.screens.decision import DecisionScreen
 
         self.app.push_screen(DecisionScreen(self.session, dash.target.name))
 
     @on(RolloutPane.ActionRequested)
     def _rollout_action(self, event: RolloutPane.ActionRequested) -> None:
-        from screens.writeflow import start_write
+        from cockpit.screens.writeflow import start_write
 
         context = self.active_context()
         start_write(self, context, lambda: self.session.plan_rollout_verb(context, event.verb))

@@ -11,8 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from cockpit.session import DecisionChanged, SessionEvent
-from screens.base import ReportsWorkerErrors
-from widgets.decision_tree import DecisionPanel, DecisionTree
+from cockpit.screens.base import ReportsWorkerErrors
+from cockpit.widgets.decision_tree import DecisionPanel, DecisionTree
 
 
 class DecisionRouting:
@@ -28,7 +28,7 @@ class DecisionRouting:
         self.session.answer(self.active_context(), message.node_id, message.answer)
 
     def on_decision_tree_explained(self, message: DecisionTree.Explained) -> None:
-        from screens.explain import ExplainScreen
+        from cockpit.screens.explain import ExplainScreen
 
         message.stop()
         explained = self.session.explain(self.active_context(), message.node_id)
@@ -37,7 +37,7 @@ class DecisionRouting:
             self.app.push_screen(ExplainScreen(title, why, lines))  # type: ignore[attr-defined]
 
     def on_decision_tree_leaf_opened(self, message: DecisionTree.LeafOpened) -> None:
-        from screens.base import notify_untrusted
+        from cockpit.screens.base import notify_untrusted
 
         message.stop()
         context = self.active_context()
@@ -49,7 +49,7 @@ class DecisionRouting:
         self.open_runbook(context, runbook, title)
 
     def open_runbook(self, context: str, runbook: str, title: str) -> None:
-        from screens.explain import ExplainScreen
+        from cockpit.screens.explain import ExplainScreen
 
         app = self.app  # type: ignore[attr-defined]
         if not runbook:
@@ -59,11 +59,11 @@ class DecisionRouting:
             app.push_screen(ExplainScreen(title, why, []))
             return
         if self.session.replay is not None:
-            from screens.replay import RecordedRunScreen
+            from cockpit.screens.replay import RecordedRunScreen
 
             app.push_screen(RecordedRunScreen(self.session, runbook, context))
             return
-        from screens.runbook import RunbookScreen
+        from cockpit.screens.runbook import RunbookScreen
 
         app.push_screen(RunbookScreen(self.session, context, runbook))
 

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from screens.base import OnceModal
+from cockpit.screens.base import OnceModal
 from textual.widgets import Static
 
 from cockpit.textsafe import safe_text

@@ -6,7 +6,7 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from screens.base import OnceModal
+from cockpit.screens.base import OnceModal
 from textual.widgets import Static
 
 KEYS: list[tuple[str, str, str]] = [

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from screens.base import OnceModal
+from cockpit.screens.base import OnceModal
 from textual.widgets import Input, Label, Static
 
 from cockpit.models import CnpgPaneData

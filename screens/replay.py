@@ -19,8 +19,8 @@ from textual.widgets import Footer, Static
 
 from cockpit.textsafe import safe_text
 from cockpit.timefmt import parse_when
-from screens.base import ReportsWorkerErrors, notify_untrusted
-from screens.dashboard import DashboardScreen
+from cockpit.screens.base import ReportsWorkerErrors, notify_untrusted
+from cockpit.screens.dashboard import DashboardScreen
 
 SPEEDS = (1, 10, 60)
 TICK = 0.25  # seconds of wall time between frames while playing
@@ -139,7 +139,7 @@ class ReplayDashboardScreen(DashboardScreen):
         notify_untrusted(self, event.label, timeout=3)
 
     def action_goto(self) -> None:
-        from screens.runbook import AskScreen
+        from cockpit.screens.runbook import AskScreen
 
         def done(values: dict[str, str] | None) -> None:
             if not values:

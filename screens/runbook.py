@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 
-from screens.base import ReportsWorkerErrors, OnceModal, notify_untrusted
+from cockpit.screens.base import ReportsWorkerErrors, OnceModal, notify_untrusted
 from textual.widgets import Footer, Input, Label, Static
 
 from cockpit.textsafe import safe_text
@@ -244,7 +244,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         if run is None or run.current is None:
             return
         from cockpit.runbooks.executor import RunError, StepState
-        from screens.writeflow import confirm_write
+        from cockpit.screens.writeflow import confirm_write
 
         control = self.session.run_control
         item = run.current

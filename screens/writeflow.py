@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from screens.base import notify_untrusted
+from cockpit.screens.base import notify_untrusted
 
 
 def start_write(node: Any, context: str, plan: Callable[[], Any]) -> None:
@@ -37,7 +37,7 @@ async def _write(node: Any, context: str, plan: Callable[[], Any]) -> None:
 async def confirm_write(app: Any, planned: Any, *, send: Callable[[str], Any] | None = None) -> Any:
     """Show the modal, run the pre-checks into it, and on the person's yes send.  Must run inside a worker (it
     waits for the modal).  Returns the WriteResult, or None when cancelled."""
-    from screens.confirm import ConfirmScreen
+    from cockpit.screens.confirm import ConfirmScreen
 
     session = app.session
     target = session.target(planned.context)

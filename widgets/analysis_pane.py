@@ -11,7 +11,7 @@ from rich.text import Text
 from cockpit.models import AnalysisRunView
 from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import age
-from widgets.pane import Pane
+from cockpit.widgets.pane import Pane
 
 BAD_PHASES = frozenset({"Failed", "Error", "Inconclusive"})
 # info/experiment_info.go analysisIcon

@@ -11,7 +11,7 @@ from rich.text import Text
 from cockpit.models import ArgoApp
 from cockpit.textsafe import MiddleText, clean, middle_ellipsis, safe_text
 from cockpit.timefmt import age
-from widgets.pane import Pane
+from cockpit.widgets.pane import Pane
 
 SYNC_STYLE = {"Synced": "green", "OutOfSync": "yellow"}
 HEALTH_STYLE = {"Healthy": "green", "Progressing": "cyan", "Degraded": "bold red", "Missing": "red",

@@ -11,7 +11,7 @@ from rich.text import Text
 from cockpit.models import CnpgClusterView, CnpgPaneData
 from cockpit.textsafe import safe_text
 from cockpit.timefmt import age, duration
-from widgets.pane import Pane
+from cockpit.widgets.pane import Pane
 
 
 ARCHIVING_STYLE = {"ok": "green", "failing": "bold red", "disabled": "yellow", "starting": "yellow",

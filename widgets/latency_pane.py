@@ -10,7 +10,7 @@ from rich.text import Text
 
 from cockpit.models import LatencyView
 from cockpit.textsafe import safe_text
-from widgets.pane import Pane
+from cockpit.widgets.pane import Pane
 
 BARS = "▁▂▃▄▅▆▇█"
 

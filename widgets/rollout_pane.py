@@ -14,7 +14,7 @@ from cockpit.models import ReplicaSetInfo, RolloutView
 from cockpit.sources.pods import worst_pod
 from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import age
-from widgets.pane import Pane
+from cockpit.widgets.pane import Pane
 
 PHASE_STYLE = {"Healthy": "green", "Progressing": "cyan", "Paused": "yellow", "Degraded": "bold red"}
 

@@ -14,7 +14,7 @@ from cockpit.models import VeleroBackup, VeleroView
 from cockpit.sources.velero import human_time_from_now
 from cockpit.textsafe import MiddleText, clean, middle_ellipsis, safe_text
 from cockpit.timefmt import age
-from widgets.pane import Pane
+from cockpit.widgets.pane import Pane
 
 PHASE_STYLE = {"Completed": "green", "PartiallyFailed": "bold yellow", "Failed": "bold red",
                "FailedValidation": "bold red", "InProgress": "cyan", "Deleting": "yellow", "New": "dim"}

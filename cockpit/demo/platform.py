@@ -47,7 +47,7 @@ from cockpit.demo import scenario
 from cockpit.demo.scenarios import DEFAULT_SCENARIO, SCENARIO_FOR_RUNBOOK, SCENARIOS, Scenario, scenario_for
 
 __all__ = ["DEMO_CONTEXT", "SCENARIOS", "SCENARIO_FOR_RUNBOOK", "DemoPlatform", "DemoUnavailable", "Timing",
-           "demo_settings", "run_demo"]
+           "demo_settings"]
 
 DEMO_CONTEXT = "demo-us-east"
 GOOD_TAG = "v1.5.0"
@@ -1011,41 +1011,3 @@ def pick_scenario(scenario_name: str | None, drill: str | None) -> str:
     if drill and drill in SCENARIO_FOR_RUNBOOK:
         return SCENARIO_FOR_RUNBOOK[drill]
     return DEFAULT_SCENARIO
-
-
-def run_demo(settings: Any, *, drill: str | None = None, scenario: str | None = None) -> int:
-    """`cockpit demo [RUNBOOK] [--scenario NAME]`: start the platform, run the normal cockpit against it (drilling
-    RUNBOOK when given), tear it down.  The session is recorded like any other."""
-    import os
-    import sys
-
-    try:
-        name = pick_scenario(scenario, drill)
-    except ValueError as err:
-        print(f"cockpit: {err}", file=sys.stderr)
-        return 2
-    try:
-        platform = DemoPlatform(name).start()
-    except DemoUnavailable as err:
-        print(f"cockpit: {err}", file=sys.stderr)
-        return 2
-    from cockpit.app import CockpitApp
-    from cockpit.session import connect, open_session, start_recording
-
-    sink = None
-    try:
-        for note in platform.notes:
-            print(f"cockpit demo: {note}", file=sys.stderr)
-        demo = demo_settings(settings, platform)
-        os.environ.update(demo_environment(platform, demo))
-        targets = connect(demo, note=f"demo platform on 127.0.0.1: scenario {name} ({platform.scenario.runbook})")
-        sink, note = start_recording(demo, targets, path=demo.record, is_drill=bool(drill), runbook=drill or "")
-        app = CockpitApp(open_session(demo, targets, recorder=sink, drill=drill), recording_note=note)
-        app.run()
-        return app.return_code or 0
-    finally:
-        if sink is not None:
-            sink.close()
-            print(f"cockpit: session recorded to {sink.path} (replay it: cockpit replay {sink.path})",
-                  file=sys.stderr)
-        platform.stop()

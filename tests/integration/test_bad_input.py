@@ -37,12 +37,12 @@ from cockpit.sources.cnpg import parse_cluster
 from cockpit.sources.rollouts import parse_rollout
 from cockpit.sources.velero import parse_velero
 from tests.ui.harness import T0, all_populated, make_app, wait_for
-from widgets.analysis_pane import AnalysisPane
-from widgets.argocd_pane import ArgoCDPane
-from widgets.cnpg_pane import CnpgPane
-from widgets.latency_pane import LatencyPane
-from widgets.rollout_pane import RolloutPane
-from widgets.velero_pane import VeleroPane
+from cockpit.widgets.analysis_pane import AnalysisPane
+from cockpit.widgets.argocd_pane import ArgoCDPane
+from cockpit.widgets.cnpg_pane import CnpgPane
+from cockpit.widgets.latency_pane import LatencyPane
+from cockpit.widgets.rollout_pane import RolloutPane
+from cockpit.widgets.velero_pane import VeleroPane
 
 CLICK = "[@click=app.quit]click me[/]"
 HOSTILE = [

@@ -1,4 +1,4 @@
-"""``python -m cockpit.bench --quick`` works end to end: it prints the table and writes README.md and latest.json.
+"""``python -m bench.run --quick`` works end to end: it prints the table and writes README.md and latest.json.
 
 The numbers are not judged here (CI machines differ); the full run is ``make bench``.  The second test pins the
 store's incremental Velero parsing, which the 10 000-row figure depends on, to the parser it replaces.
@@ -20,7 +20,7 @@ KEYS = {"first_frame", "populated", "floor", "kubectl", "populated_vs_floor", "p
 def test_quick_bench_writes_the_table_and_the_json(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     done = subprocess.run(
-        [sys.executable, "-m", "cockpit.bench", "--quick", "--runs", "1", "--window", "1", "--out", str(out)],
+        [sys.executable, "-m", "bench.run", "--quick", "--runs", "1", "--window", "1", "--out", str(out)],
         capture_output=True, text=True, timeout=170, cwd=ROOT, check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -41,7 +41,7 @@ def test_quick_bench_writes_the_table_and_the_json(tmp_path: Path) -> None:
 
 
 def test_incremental_velero_parse_matches_the_full_parse() -> None:
-    from cockpit.demo.scale import backup
+    from bench.scale import backup
     from cockpit.sources.velero import parse_velero
     from cockpit.feeds import ParsedBackups
 

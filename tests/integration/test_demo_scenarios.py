@@ -230,7 +230,6 @@ def test_cli_scenario_flag():
 
 
 def test_missing_moto_stops_the_s3_scenario_cleanly(monkeypatch, tmp_path, capsys):
-    from cockpit.demo import platform as platform_module
     from cockpit.demo import s3demo
 
     def no_moto() -> Any:
@@ -239,7 +238,9 @@ def test_missing_moto_stops_the_s3_scenario_cleanly(monkeypatch, tmp_path, capsy
     monkeypatch.setattr(s3demo, "start_server", no_moto)
     with pytest.raises(DemoUnavailable, match="needs S3: moto is not installed"):
         DemoPlatform("s3-restore", workdir=tmp_path / "a", timing=Timing.fast()).start()
-    code = platform_module.run_demo(build_settings({}), scenario="s3-restore")
+    from cockpit.cli import run_demo
+
+    code = run_demo(build_settings({}), scenario="s3-restore")
     assert code == 2 and "needs S3: moto is not installed" in capsys.readouterr().err
     optional = DemoPlatform("velero-restore", workdir=tmp_path / "b", timing=Timing.fast()).start()
     try:  # velero-restore only uses S3 for the tree's "is S3 data missing?" question: it runs without

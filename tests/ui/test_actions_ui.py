@@ -104,7 +104,7 @@ async def test_destructive_action_needs_the_typed_name(platform, tmp_path):
         backup = next(b.name for b in app.dashboard.active().pane("velero").snapshot.data.backups
                       if b.phase == "Completed")
         context = app.targets[0].name
-        from screens.writeflow import start_write
+        from cockpit.screens.writeflow import start_write
 
         start_write(app.dashboard, context, lambda: app.session.plan(
             context, lambda env: velero.restore(env.kube, backup, namespaces=[scenario.APP_NAMESPACE])))

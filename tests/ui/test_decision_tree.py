@@ -7,7 +7,7 @@ import pytest
 from cockpit.decide import Answer
 from cockpit.demo.platform import DemoPlatform
 from tests.ui.harness import T0, make_app, settle, wait_for
-from widgets.decision_tree import DecisionTree
+from cockpit.widgets.decision_tree import DecisionTree
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from cockpit.clock import FixedClock
 from cockpit.config import build_settings
 from cockpit.demo.platform import DemoPlatform, demo_settings
 from cockpit.models import PANES
-from cockpit.replay import open_player, replay_app
+from cockpit.cli import replay_app
+from cockpit.replay import open_player
 from cockpit.runbooks.executor import StepState
 from cockpit.session import start_recording
 from tests.ui.harness import T0, settle, wait_for

@@ -1,7 +1,7 @@
 """The schema-2 codec: msgspec round trips of every model, deltas that rebuild exact snapshots, the upgrade path from
 schema 1, hostile payloads (zlib bombs, deep JSON, odd times, infinities, lone surrogates) and the recorder's queue.
 
-No timing is asserted here: the figures come from :func:`cockpit.recording.bench.measure` (``make bench``).
+No timing is asserted here: the figures come from :func:`bench.recording.measure` (``make bench``).
 """
 
 from __future__ import annotations
@@ -700,7 +700,7 @@ def test_hostile_metadata_is_a_clear_refusal(tmp_path: Path) -> None:
 
 
 def test_the_recording_bench_runs_small() -> None:
-    from cockpit.recording.bench import measure
+    from bench.recording import measure
 
     figures = measure(backups=300, minutes=6, runs=1, seeks=2)
     assert figures["events"] > 30 and figures["change_bytes"] < 2000

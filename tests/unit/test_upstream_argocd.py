@@ -13,7 +13,7 @@ import pytest
 
 from cockpit.sources.argocd import parse_application
 from tests.unit.upstream_render import load, render
-from widgets.argocd_pane import ArgoCDPane
+from cockpit.widgets.argocd_pane import ArgoCDPane
 
 HISTORY = load("argo-cd/transcribed/app_test_history.yaml")
 

@@ -25,7 +25,7 @@ from cockpit.sources.cnpg import (
     with_archiving,
 )
 from tests.unit.upstream_render import NOW, load, render
-from widgets.cnpg_pane import CnpgPane, ARCHIVING_WORDS, status_text
+from cockpit.widgets.cnpg_pane import CnpgPane, ARCHIVING_WORDS, status_text
 
 HEALTH = "argo-cd/resource_customizations/postgresql.cnpg.io/Cluster"
 CASES = load(f"{HEALTH}/health_test.yaml")["tests"]

@@ -20,8 +20,8 @@ from cockpit.sources.analysis import parse_analysis_run, runs_for_rollout
 from cockpit.sources.pods import parse_pod
 from cockpit.sources.rollouts import parse_rollout, rollout_phase
 from tests.unit.upstream_render import NOW, load, load_dir, merged, render
-from widgets.analysis_pane import AnalysisPane
-from widgets.rollout_pane import RolloutPane
+from cockpit.widgets.analysis_pane import AnalysisPane
+from cockpit.widgets.rollout_pane import RolloutPane
 
 INFO = "argo-rollouts/info-testdata"
 

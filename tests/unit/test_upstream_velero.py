@@ -22,7 +22,7 @@ from cockpit.sources.velero import (
 )
 from cockpit.textsafe import middle_ellipsis
 from tests.unit.upstream_render import load, render
-from widgets.velero_pane import VeleroPane
+from cockpit.widgets.velero_pane import VeleroPane
 
 DATA = load("velero/transcribed/describe_and_print.yaml")
 THEN = datetime(2023, 6, 26, 15, 4, 5, tzinfo=timezone.utc)  # a day after the backups were created

@@ -3,7 +3,7 @@
 Every figure the issue names, each the median of several runs, with its target:
 
 * **launch → first frame** and **launch → all six panes populated**: the real cockpit started as a person starts it
-  (``python -m screens.bench_probe`` runs ``cockpit.cli.main`` with a config file, in a pseudo-terminal of 200x50).
+  (``python -m bench.probe`` runs ``cockpit.cli.main`` with a config file, in a pseudo-terminal of 200x50).
   The first frame is the moment the dashboard's first pane title reaches the terminal, read from the pty by this
   process; "populated" is reported by the child the moment its sixth pane holds data (a hook around the app's
   snapshot handler, which otherwise changes nothing).  Launch is the instant before ``Popen``.
@@ -191,7 +191,7 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-# The child (the real cockpit with observing hooks) lives in screens/bench_probe.py: it patches UI classes,
+# The child (the real cockpit with observing hooks) lives in bench/probe.py: it patches UI classes,
 # which the core never imports.
 
 
@@ -232,9 +232,12 @@ class Launch:
                     "XDG_STATE_HOME": str(self.home / ".state"), "XDG_DATA_HOME": str(self.home / ".data"),
                     "TZ": "UTC", "COLUMNS": str(cols), "LINES": str(rows)})
         env.pop("COLORTERM", None)
+        # the child runs in a scratch HOME: bench/ (not shipped) is found from the repository root
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.launched = time.time()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "screens.bench_probe", "--config", str(self.config),
+            [sys.executable, "-m", "bench.probe", "--config", str(self.config),
              "--marker-fd", str(write_end)],
             stdin=slave, stdout=slave, stderr=slave, pass_fds=(write_end,), env=env, start_new_session=True,
             cwd=self.home,
@@ -402,7 +405,7 @@ class Bench:
 
     def __init__(self, *, quick: bool, runs: int, window: float, out: Path, kubectl: bool,
                  log: Callable[[str], None]) -> None:
-        from cockpit.demo.scale import FULL, QUICK
+        from bench.scale import FULL, QUICK
 
         self.quick = quick
         self.spec = QUICK if quick else FULL
@@ -419,7 +422,7 @@ class Bench:
     # -- set-up ----------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        from cockpit.demo.scale import ScalePlatform
+        from bench.scale import ScalePlatform
 
         self.log(f"scale fixture: {self.spec.describe()}")
         started = time.monotonic()
@@ -586,7 +589,7 @@ class Bench:
 
     def probe_backup(self, name: str) -> dict[str, Any]:
         from cockpit.demo import scenario
-        from cockpit.demo.scale import backup
+        from bench.scale import backup
 
         obj = backup(0, datetime.now(timezone.utc))
         obj["metadata"]["name"] = name
@@ -901,7 +904,7 @@ def build_recording(path: Path, platform_: Any, settings: Any, *, minutes: int =
     def snap(pane: str, data: Any, at: datetime) -> PaneSnapshot:
         return PaneSnapshot(pane, context, data, FeedStatus(FeedState.OK, updated_at=at, watch="watch connected"))
 
-    from cockpit.demo.scale import backup
+    from bench.scale import backup
 
     backups = velero.backups
     with Recorder(path, meta) as recorder:
@@ -948,7 +951,7 @@ def render_readme(figures: Sequence[Figure], machine: dict[str, Any], details: d
     lines = [
         "# cockpit benchmark",
         "",
-        "`make bench` (`python -m cockpit.bench`) regenerates this file and `latest.json` beside it. "
+        "`make bench` (`python -m bench.run`) regenerates this file and `latest.json` beside it. "
         "`BENCH_ARGS=--quick` runs the small fixture with short windows (the CI smoke run; its numbers are not the "
         "claim).",
         "",
@@ -1028,7 +1031,7 @@ def write_outputs(out: Path, figures: Sequence[Figure], machine: dict[str, Any],
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m cockpit.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small fixture, short windows (CI smoke run)")
     parser.add_argument("--runs", type=int, help="runs per figure (default 5; 2 with --quick)")
     parser.add_argument("--window", type=float, help="steady-state window in seconds (default 300; 8 with --quick)")

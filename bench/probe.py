@@ -1,6 +1,6 @@
 """The benchmark's child process: the real cockpit (``cockpit.cli.main``) with hooks that only observe.
 
-``make bench`` (``cockpit.bench``) starts ``python -m screens.bench_probe --config FILE --marker-fd N`` in a
+``make bench`` (``cockpit.bench``) starts ``python -m bench.probe --config FILE --marker-fd N`` in a
 pseudo-terminal; the hooks report moments (all six panes populated, modal painted, Velero pane repainted) on the
 file descriptor.  They patch UI classes, so they live on the UI side of the layering, not in ``cockpit/``.
 """
@@ -29,7 +29,7 @@ def child_main(config: str, marker_fd: int) -> int:
 
     import cockpit.app as app_module
     from cockpit.models import PANES, FeedState
-    from widgets.velero_pane import VeleroPane
+    from cockpit.widgets.velero_pane import VeleroPane
 
     original_message = app_module.CockpitApp.on_session_message
     state = {"populated": False}
@@ -80,7 +80,7 @@ def child_main(config: str, marker_fd: int) -> int:
 def _hook_modal(mark: Callable[..., None]) -> None:
     """Report when the confirmation modal has been painted and when its pre-checks arrived (if it exists yet)."""
     try:
-        from screens.confirm import ConfirmScreen
+        from cockpit.screens.confirm import ConfirmScreen
     except ImportError:
         return
     original_mount = ConfirmScreen.on_mount
@@ -99,7 +99,7 @@ def _hook_modal(mark: Callable[..., None]) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="screens.bench_probe")
+    parser = argparse.ArgumentParser(prog="bench.probe")
     parser.add_argument("--config", required=True)
     parser.add_argument("--marker-fd", type=int, required=True)
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Recording and replay figures at the scale fixture's size, for ``make bench`` (:func:`measure`) or alone
-(``python -m cockpit.recording.bench``).
+(``python -m bench.recording``).
 
-The panes come from the scale fixture's own object generators (:mod:`cockpit.demo.scale`) through the cockpit's
+The panes come from the scale fixture's own object generators (:mod:`bench.scale`) through the cockpit's
 parsers -- 10 000 Velero backups and 50 schedules, a Rollout with its ReplicaSets and ten AnalysisRuns, an Argo CD
 Application with ten history entries, 50 CNPG clusters -- with no emulator in between, so this runs in seconds.
 
@@ -63,7 +63,7 @@ class Panes:
 
 
 def scale_panes(*, backups: int = 10_000, now: datetime | None = None) -> Panes:
-    from cockpit.demo import scale
+    from bench import scale
     from cockpit.sources.analysis import parse_analysis_run
     from cockpit.sources.argocd import parse_application
     from cockpit.sources.cnpg import parse_cluster
@@ -239,7 +239,7 @@ def measure(*, backups: int = 10_000, minutes: int = 60, runs: int = 5, seeks: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cockpit.recording.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.recording", description=__doc__.split("\n")[0])
     parser.add_argument("--backups", type=int, default=10_000)
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--runs", type=int, default=5)
