@@ -3,11 +3,26 @@
 Reads flow one way: watch/poll thread -> ``ContextFeeds`` (raw caches, parsed views, freshness) -> ``emit`` ->
 the session, which puts the snapshot into its pane store (the only truth widgets draw from).  The feeds never
 touch the UI; ``emit`` is the only way out, and it may be called from any thread.
+
+**Discovery first.**  :meth:`ContextFeeds.discover` asks the API server which of the watched APIs it serves
+(:func:`cockpit.sources.kube.discover`: one request with aggregated discovery) before the watches start; the watch
+of an API that is not served is *parked* -- it sends nothing -- and its pane says "… not installed in this cluster"
+(``FeedState.MISSING``), or, for an optional part of a pane (a Velero Schedule, a Barman Cloud ObjectStore, the
+pods), a note under the data that stays.  Discovery runs again when a watch meets a 404 (the CRD was removed), and
+a missing CRD is watched by name (``customresourcedefinitions`` with ``fieldSelector=metadata.name=…``), so an API
+installed later is picked up at once without asking the API server anything on a timer.  Only when CRDs cannot be
+read (RBAC) is discovery repeated every :data:`REDISCOVER_SECONDS` while something is missing.
+
+**WAL archiving.**  :class:`ArchivingFeed` reads CloudNativePG's ``cnpg_pg_stat_archiver_*`` metrics from
+Prometheus for every cluster in view and the CNPG pane's views get :func:`cockpit.sources.cnpg.with_archiving`
+(the end of the PITR window); without Prometheus the ``ContinuousArchiving`` condition decides.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -18,6 +33,23 @@ from cockpit.models import CnpgPaneData, FeedState, FeedStatus, PaneSnapshot, Ro
 from cockpit.sources.errors import ErrorKind, SourceError
 
 Emit = Callable[[PaneSnapshot], None]
+Later = Callable[[str, float, Callable[[], Any]], Any]  # Scheduler.later
+Start = Callable[[str, Any], Any]  # start a ResourceWatch's loop under a track name
+
+REDISCOVER_SECONDS = 300.0  # discovery again this often while an API is missing and CRDs cannot be watched
+REDISCOVER_RETRY = 30.0  # after a failed discovery
+REDISCOVER_GAP = 30.0  # discovery asked for by a watch's 404 runs at most this often
+CRD_SETTLE = 1.0  # a CRD just created is served a moment later (Established): look then
+
+# The part of a pane each optional watch feeds, in words ("… not shown").
+OPTIONAL_WHAT = {
+    "pods": "pods",
+    "objectstores": "the recovery window of a cluster on the plugin is unknown",
+    "schedules": "Velero schedules",
+    "restores": "Velero restores",
+    "locations": "backup storage locations",
+}
+_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
 
 
 @dataclass
@@ -30,12 +62,18 @@ class _Track:
     retry_in: float = 0.0
     synced: bool = False
     changed_at: datetime | None = None
+    note: str = ""  # what the watch wants said (objects of another kind dropped)
 
 
 class ContextFeeds:
-    """Everything one context's dashboard shows, kept current by list+watch (Kubernetes) and polling (Prometheus)."""
+    """Everything one context's dashboard shows, kept current by list+watch (Kubernetes) and polling (Prometheus).
 
-    def __init__(self, settings: Any, context: str, kube: Any, *, clock: Clock, emit: Emit, namespace: str) -> None:
+    ``later`` (the session scheduler's) runs discovery again when it is due, ``start`` starts a watch the feeds
+    create later (a missing CRD watched by name); without them (a unit test) the feeds do neither."""
+
+    def __init__(self, settings: Any, context: str, kube: Any, *, clock: Clock, emit: Emit, namespace: str,
+                 later: Later | None = None, start: Start | None = None,
+                 on_clusters: Callable[[], None] | None = None) -> None:
         from cockpit.sources import kube as k
 
         self.settings = settings
@@ -45,7 +83,11 @@ class ContextFeeds:
         self.emit = emit
         self.namespace = namespace
         self.cnpg_namespace = settings.cnpg_namespace or namespace
+        self.later = later
+        self.start_watch = start
+        self.on_clusters = on_clusters
         self._lock = threading.RLock()
+        self._discover_lock = threading.Lock()
         self.chosen: dict[str, str] = {}
         if settings.app:
             self.chosen["argocd"] = settings.app
@@ -57,6 +99,14 @@ class ContextFeeds:
         self.snapshots: dict[str, PaneSnapshot] = {}
         self._rollout: RolloutView | None = None
         self._backups = ParsedBackups()
+        self.discovery: Any = None  # the last cockpit.sources.kube.Discovery
+        self._discovered_at = 0.0  # time.monotonic() of the last discovery
+        self.crd_watches: dict[str, Any] = {}  # CRD name -> its ResourceWatch, while that API is missing
+        self._crd_seen: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.crds_unwatchable = ""  # why CRDs cannot be watched ("" = they can, or not tried yet)
+        self._cluster_keys: frozenset[tuple[str, str]] | None = None
+        self._archiving: dict[tuple[str, str], Any] | None = None  # (ns, cluster) -> samples; None: not polled
+        self._archiving_note = ""
 
         def name_selector(name: str | None) -> str:
             return f"metadata.name={name}" if name else ""
@@ -65,6 +115,8 @@ class ContextFeeds:
             ("apps", k.APPLICATIONS, settings.argocd_namespace, "", name_selector(settings.app)),
             ("rollouts", k.ROLLOUTS, namespace, "", name_selector(settings.rollout)),
             ("replicasets", k.REPLICA_SETS, namespace, None, ""),
+            # the pods of the rollout's stable and canary ReplicaSets only (by pod hash), never the namespace's
+            ("pods", k.PODS, namespace, None, ""),
             ("analysisruns", k.ANALYSIS_RUNS, namespace, None, ""),
             # every cluster of the namespace: the pane picks one, and a PITR run's recovery Cluster must be seen
             ("clusters", k.CNPG_CLUSTERS, self.cnpg_namespace, "", ""),
@@ -72,6 +124,7 @@ class ContextFeeds:
             ("backups", k.VELERO_BACKUPS, settings.velero_namespace, "", ""),
             ("schedules", k.VELERO_SCHEDULES, settings.velero_namespace, "", ""),
             ("restores", k.VELERO_RESTORES, settings.velero_namespace, "", ""),
+            ("locations", k.VELERO_LOCATIONS, settings.velero_namespace, "", ""),
             # the tenant namespace, for the decision tree's "is the whole namespace gone?" (watched, not polled)
             ("namespaces", k.NAMESPACES, None, "", name_selector(settings.tenant_namespace or namespace)),
         ]
@@ -86,21 +139,113 @@ class ContextFeeds:
                 field_selector=fields,
                 on_change=self._changed(track),
                 on_state=self._state(track),
+                on_missing=self._missing,
             )
+
+    # -- discovery -------------------------------------------------------------------------------------------
+
+    def discover(self) -> Any:
+        """Ask which APIs are served; park the watches of those that are not, wake those that are.  Blocking."""
+        from cockpit.sources import kube as k
+
+        with self._discover_lock:
+            resources = [watch.resource for watch in self.watches.values()] + [k.CRDS]
+            found = k.discover(self.kube, resources)
+            with self._lock:
+                self.discovery = found
+                self._discovered_at = time.monotonic()
+                for watch in self.watches.values():
+                    if found.serves(watch.resource) is False:
+                        watch.mark_missing()
+                    else:  # served, or unknown (discovery failed): the watch tries and finds out
+                        watch.mark_present()
+                self._follow_crds(found)
+                missing = {watch.resource for watch in self.watches.values() if found.serves(watch.resource) is False}
+            if found.error is not None:
+                self._rediscover(REDISCOVER_RETRY, "retry")
+            elif missing and self.crds_unwatchable:
+                self._rediscover(REDISCOVER_SECONDS, "periodic")
+            return found
+
+    def _rediscover(self, delay: float, why: str) -> None:
+        if self.later is not None:
+            self.later(f"discover:{self.context}:{why}", delay, self.discover)
+
+    def _missing(self, error: SourceError) -> None:
+        """A watch met a 404 (its API went away, or never was): look at discovery again, at most every so often."""
+        since = time.monotonic() - self._discovered_at
+        self._rediscover(max(0.5, REDISCOVER_GAP - since), "soon")
+
+    def _follow_crds(self, found: Any) -> None:
+        """Watch, by name, the CRD of every missing custom API (and stop watching those now served)."""
+        from cockpit.sources import kube as k
+
+        if self.start_watch is None:
+            return
+        wanted = {watch.resource.full_name for watch in self.watches.values()
+                  if found.serves(watch.resource) is False and watch.resource.group not in k.BUILTIN_GROUPS}
+        if found.serves(k.CRDS) is False:
+            self.crds_unwatchable = "the API server serves no customresourcedefinitions"
+        if self.crds_unwatchable:
+            wanted = set()
+        for name in list(self.crd_watches):
+            if name not in wanted:
+                self.crd_watches.pop(name).stop()
+                self._crd_seen.pop(name, None)
+        for name in sorted(wanted - set(self.crd_watches)):
+            watch = k.ResourceWatch(self.kube, k.CRDS, None, field_selector=f"metadata.name={name}",
+                                    on_change=self._crd_changed(name), on_state=self._crd_state(name))
+            self.crd_watches[name] = watch
+            self.start_watch(f"crd-{name}", watch)
+
+    def _crd_changed(self, name: str) -> Callable[[dict[str, dict[str, Any]]], None]:
+        def on_change(items: dict[str, dict[str, Any]]) -> None:
+            seen = tuple(sorted((key, str((item.get("metadata") or {}).get("resourceVersion") or ""))
+                                for key, item in items.items()))
+            with self._lock:
+                first = name not in self._crd_seen
+                changed = self._crd_seen.get(name) != seen
+                self._crd_seen[name] = seen
+            if changed and (items or not first):  # created, changed (Established) or deleted: look again
+                self._rediscover(CRD_SETTLE, "crd")
+
+        return on_change
+
+    def _crd_state(self, name: str) -> Callable[[Any], None]:
+        def on_state(state: Any) -> None:
+            error = state.error
+            if error is None or error.kind not in (ErrorKind.FORBIDDEN, ErrorKind.AUTH, ErrorKind.MISSING):
+                return
+            # CRDs cannot be read with these credentials: stop trying, look at discovery every few minutes instead
+            with self._lock:
+                self.crds_unwatchable = f"customresourcedefinitions cannot be watched ({error})"
+                for watch in self.crd_watches.values():
+                    watch.stop()
+                self.crd_watches.clear()
+            self._rediscover(REDISCOVER_SECONDS, "periodic")
+
+        return on_state
 
     # -- watch callbacks (watch threads) ---------------------------------------------------------------------
 
     def _changed(self, track: str) -> Callable[[dict[str, dict[str, Any]]], None]:
         def on_change(items: dict[str, dict[str, Any]]) -> None:
+            clusters_changed = False
             with self._lock:
                 entry = self.tracks[track]
                 entry.items = items
                 entry.synced = True
                 entry.error = None
                 entry.changed_at = self.clock.now()
+                if track == "clusters":
+                    keys = frozenset(_ns_name(item) for item in items.values())
+                    clusters_changed = keys != self._cluster_keys
+                    self._cluster_keys = keys
                 self._recompute(track)
                 if track == "namespaces":  # not a pane: tell the decision tree the namespace changed
                     self.emit(PaneSnapshot("namespace", self.context, None, FeedStatus(FeedState.OK)))
+            if clusters_changed and self.on_clusters is not None:
+                self.on_clusters()
 
         return on_change
 
@@ -110,7 +255,11 @@ class ContextFeeds:
                 entry = self.tracks[track]
                 entry.phase = state.phase
                 entry.retry_in = state.retry_in
-                if state.error is not None:
+                entry.note = getattr(state, "note", "") or ""
+                if state.phase in ("missing", "idle"):
+                    entry.items, entry.synced = {}, False
+                    entry.error = state.error
+                elif state.error is not None:
                     entry.error = state.error
                 elif state.phase == "connected":
                     entry.error = None
@@ -146,24 +295,68 @@ class ContextFeeds:
             for track in PANE_TRACKS.get(pane, ()):
                 self._recompute(track)
 
+    # -- WAL archiving (the metrics poll's thread) ----------------------------------------------------------
+
+    def archiving_targets(self) -> list[tuple[str, str]] | None:
+        """(namespace, cluster) of every CNPG cluster in view, or None while the clusters are not listed yet."""
+        with self._lock:
+            entry = self.tracks["clusters"]
+            if not entry.synced:
+                return None
+            return sorted(_ns_name(item) for item in entry.items.values())
+
+    def set_archiving(self, samples: dict[tuple[str, str], Any], note: str = "") -> None:
+        """The archiver samples per (namespace, cluster) (None for a cluster: no metrics could be read), and what
+        the pane should say about reading them."""
+        with self._lock:
+            self._archiving = dict(samples)
+            self._archiving_note = note
+            self._recompute("clusters")
+
     # -- combining ------------------------------------------------------------------------------------------
 
-    def _status(self, tracks: tuple[str, ...], *, has_data: bool, optional: tuple[str, ...] = ()) -> FeedStatus:
+    def _status(self, tracks: tuple[str, ...], *, has_data: bool, optional: tuple[str, ...] = (),
+                notes: tuple[str, ...] = (), quiet: tuple[str, ...] = ()) -> FeedStatus:
+        """The pane's freshness from its watches.  An optional watch that is missing or forbidden never fails the
+        pane: it becomes a note (``FeedStatus.error`` of an OK pane; none for a ``quiet`` one), as do ``notes``."""
         entries = [self.tracks[t] for t in tracks]
-        errors = [(t, self.tracks[t].error) for t in tracks if self.tracks[t].error is not None]
         changed = [e.changed_at for e in entries if e.changed_at is not None]
         updated = max(changed) if changed else None
-        watch = _watch_words([e for t, e in zip(tracks, entries) if e.phase != "idle"])
-        for track, err in errors:
-            if track in optional and err.kind is ErrorKind.MISSING:
+        said = [words for words in notes if words]
+        live: list[_Track] = []
+        for track, entry in zip(tracks, entries):
+            err = entry.error
+            if track in optional and err is not None and err.kind in (
+                    ErrorKind.MISSING, ErrorKind.FORBIDDEN, ErrorKind.AUTH):
+                if track not in quiet:
+                    said.append(self._optional_words(track, err))
+                continue
+            if entry.note:
+                said.append(entry.note)
+            if entry.phase not in ("idle", "missing"):
+                live.append(entry)
+        watch = _watch_words(live)
+        for track, entry in zip(tracks, entries):
+            err = entry.error
+            if err is None or (track in optional and err.kind in (ErrorKind.MISSING, ErrorKind.FORBIDDEN,
+                                                                   ErrorKind.AUTH)):
                 continue
             if err.kind is ErrorKind.MISSING:
-                return FeedStatus(FeedState.MISSING, updated_at=updated, error=str(err), watch=watch)
+                return FeedStatus(FeedState.MISSING, updated_at=updated, error=str(err), watch="")
             return FeedStatus(FeedState.ERROR, updated_at=updated if has_data else None, error=str(err), watch=watch)
         main = entries[0]
         if not main.synced:
             return FeedStatus(FeedState.LOADING, watch=watch)
-        return FeedStatus(FeedState.OK, updated_at=updated, watch=watch)
+        return FeedStatus(FeedState.OK, updated_at=updated, watch=watch, error="; ".join(dict.fromkeys(said)))
+
+    def _optional_words(self, track: str, err: SourceError) -> str:
+        what = OPTIONAL_WHAT.get(track, track)
+        if err.kind is ErrorKind.MISSING:
+            resource = self.watches[track].resource
+            if track == "objectstores":  # a product of its own: "the Barman Cloud plugin not installed …"
+                return f"{err}: {what}"
+            return f"no {resource.full_name} API in this cluster: {what} not shown"
+        return f"{what} not shown: {err}"
 
     def _recompute(self, track: str) -> None:
         for pane in TRACK_PANES.get(track, ()):
@@ -210,10 +403,18 @@ class ContextFeeds:
             return PaneSnapshot("argocd", self.context, self._previous("argocd") if status.stale else None, status)
         return PaneSnapshot("argocd", self.context, parse_application(obj), status)
 
+    def _pods(self) -> list[dict[str, Any]] | None:
+        """The pods of the rollout's ReplicaSets, or None while their watch is not listed (or cannot be)."""
+        entry = self.tracks["pods"]
+        if not entry.synced or entry.error is not None or not self.watches["pods"].label_selector:
+            return None
+        return list(entry.items.values())
+
     def _pane_rollout(self) -> PaneSnapshot:
         from cockpit.sources.rollouts import parse_rollout
 
-        status = self._status(("rollouts", "replicasets"), has_data=self._previous("rollout") is not None)
+        status = self._status(("rollouts", "replicasets", "pods"), has_data=self._previous("rollout") is not None,
+                              optional=("pods",))
         picked = self._pick("rollout", "rollouts", status, "Rollouts", self.namespace)
         if picked is not None:
             self._set_rollout(None)
@@ -225,18 +426,23 @@ class ContextFeeds:
             if status.state is FeedState.OK:
                 status = replace(status, state=FeedState.EMPTY, error=f"Rollout {name} not found in {self.namespace}")
             return PaneSnapshot("rollout", self.context, self._previous("rollout") if status.stale else None, status)
-        view = parse_rollout(obj, list(self.tracks["replicasets"].items.values()))
+        view = parse_rollout(obj, list(self.tracks["replicasets"].items.values()), self._pods())
         self._set_rollout(view)
         return PaneSnapshot("rollout", self.context, view, status)
 
     def _set_rollout(self, view: RolloutView | None) -> None:
-        """Narrow the ReplicaSet and AnalysisRun watches to this rollout (MECHANICS (d): label selectors)."""
+        """Narrow the ReplicaSet, Pod and AnalysisRun watches to this rollout (MECHANICS (d): label selectors)."""
         self._rollout = view
         if view is None:
             return
         labels = ",".join(f"{key}={value}" for key, value in sorted(view.match_labels.items()))
         self.watches["replicasets"].set_label_selector(labels or "rollouts-pod-template-hash")
-        if view.canary_hash:
+        # the pods of the ReplicaSets the CLI shows first: stable and canary (active and preview for blue-green)
+        hashes = sorted({h for h in (view.stable_hash, view.canary_hash, view.active_hash, view.preview_hash)
+                         if h and _LABEL_VALUE.match(h)})
+        pods = ",".join(([labels] if labels else []) + [f"rollouts-pod-template-hash in ({','.join(hashes)})"])
+        self.watches["pods"].set_label_selector(pods if hashes else None)
+        if view.canary_hash and _LABEL_VALUE.match(view.canary_hash):
             # the pod hash only: the Rollouts CLI matches runs by ownerReference + this label, and controllers
             # before v1.6 never put the Rollout's selector labels on AnalysisRuns (analysisrun_info.go)
             self.watches["analysisruns"].set_label_selector(f"rollouts-pod-template-hash={view.canary_hash}")
@@ -263,15 +469,19 @@ class ContextFeeds:
         return PaneSnapshot("analysis", self.context, runs, status)
 
     def _pane_cnpg(self) -> PaneSnapshot:
-        from cockpit.sources.cnpg import parse_cluster
+        from cockpit.sources.cnpg import parse_cluster, with_archiving
 
-        status = self._status(("clusters", "objectstores"), has_data=self._previous("cnpg") is not None,
-                              optional=("objectstores",))
         stores = {item.get("metadata", {}).get("name", ""): item for item in self.tracks["objectstores"].items.values()}
-        clusters = tuple(
-            sorted((parse_cluster(item, stores) for item in self.tracks["clusters"].items.values()),
-                   key=lambda view: view.name)
-        )
+        views = [parse_cluster(item, stores) for item in self.tracks["clusters"].items.values()]
+        archiving = self._archiving
+        if archiving is not None:
+            views = [with_archiving(view, archiving.get((view.namespace, view.name))) for view in views]
+        clusters = tuple(sorted(views, key=lambda view: view.name))
+        # without a cluster on the Barman Cloud plugin, the plugin's absence is not worth a word
+        uses_plugin = any(view.backup_method == "plugin" for view in clusters)
+        status = self._status(("clusters", "objectstores"), has_data=self._previous("cnpg") is not None,
+                              optional=("objectstores",), quiet=() if uses_plugin else ("objectstores",),
+                              notes=(self._archiving_note if clusters else "",))
         if status.state is FeedState.OK and not clusters:
             status = replace(status, state=FeedState.EMPTY,
                              error=f"no CloudNativePG clusters in {self.cnpg_namespace}")
@@ -281,22 +491,32 @@ class ContextFeeds:
 
     def _pane_velero(self) -> PaneSnapshot:
         from cockpit.models import VeleroView
-        from cockpit.sources.velero import parse_velero
+        from cockpit.sources.velero import parse_location, parse_restores, parse_velero
 
-        from cockpit.sources.velero import parse_restores
-
-        status = self._status(("backups", "schedules", "restores"), has_data=self._previous("velero") is not None,
-                              optional=("restores",))
+        status = self._status(("backups", "schedules", "restores", "locations"),
+                              has_data=self._previous("velero") is not None,
+                              optional=("schedules", "restores", "locations"))
         if status.stale and not self.tracks["backups"].items:
             return PaneSnapshot("velero", self.context, self._previous("velero"), status)
+        if status.state is FeedState.MISSING:
+            return PaneSnapshot("velero", self.context, None, status)
         schedules = parse_velero((), list(self.tracks["schedules"].items.values())).schedules
         restores = parse_restores(list(self.tracks["restores"].items.values()))
-        view = VeleroView(self._backups.newest_first(self.tracks["backups"].items), schedules, restores)
+        locations = tuple(sorted((parse_location(item) for item in self.tracks["locations"].items.values()),
+                                 key=lambda location: location.name))
+        view = VeleroView(self._backups.newest_first(self.tracks["backups"].items), schedules, restores, locations)
         return PaneSnapshot("velero", self.context, view, status)
 
     def stop(self) -> None:
-        for watch in self.watches.values():
+        with self._lock:
+            watches = [*self.watches.values(), *self.crd_watches.values()]
+        for watch in watches:
             watch.stop()
+
+
+def _ns_name(obj: dict[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 class ParsedBackups:
@@ -350,12 +570,14 @@ TRACK_PANES: dict[str, tuple[str, ...]] = {
     "apps": ("argocd",),
     "rollouts": ("rollout",),
     "replicasets": ("rollout",),
+    "pods": ("rollout",),
     "analysisruns": ("analysis",),
     "clusters": ("cnpg",),
     "objectstores": ("cnpg",),
     "backups": ("velero",),
     "schedules": ("velero",),
     "restores": ("velero",),
+    "locations": ("velero",),
 }
 PANE_TRACKS: dict[str, tuple[str, ...]] = {}
 for _track, _panes in TRACK_PANES.items():
@@ -413,3 +635,55 @@ class LatencyFeed:
     def unconfigured(self, reason: str) -> None:
         self.snapshot = PaneSnapshot("latency", self.context, None, FeedStatus(FeedState.MISSING, error=reason))
         self.emit(self.snapshot)
+
+
+ARCHIVER_SECONDS = 60.0  # the archiver metrics are read this often (CNPG's exporter is scraped every 30-60 s)
+ARCHIVER_WAIT = 2.0  # ... or sooner while the clusters are not listed yet
+ARCHIVER_BATCH = 20  # clusters per query (one regex of pod names); a namespace with more takes several queries
+
+
+class ArchivingFeed:
+    """WAL archiving health of the CNPG clusters in view, from CloudNativePG's ``cnpg_pg_stat_archiver_*`` metrics.
+
+    One instant query per namespace (:func:`cockpit.sources.cnpg.archivers_query`, the pods of up to
+    :data:`ARCHIVER_BATCH` clusters) every :data:`ARCHIVER_SECONDS`, through the p99 pane's Prometheus client
+    (bounded, with its deadline); the samples go to :meth:`ContextFeeds.set_archiving`.  When Prometheus cannot be
+    read, every cluster gets None (the ``ContinuousArchiving`` condition then decides) and the pane says why.
+    Polls never overlap (the periodic one and one asked for because the clusters changed)."""
+
+    def __init__(self, context: str, *, clock: Clock) -> None:
+        self.context = context
+        self.clock = clock
+        self.queries = 0
+        self._lock = threading.Lock()
+
+    def poll(self, source: Any, feeds: Any) -> float:
+        """Read the metrics of the clusters ``feeds`` shows; the seconds until the next poll.  Blocking."""
+        from cockpit.sources.cnpg import archivers_query, parse_archiver_samples, samples_of
+
+        with self._lock:
+            targets = feeds.archiving_targets() if feeds is not None else None
+            if targets is None:
+                return ARCHIVER_WAIT
+            if not targets:
+                return ARCHIVER_SECONDS
+            by_namespace: dict[str, list[str]] = {}
+            for namespace, name in targets:
+                by_namespace.setdefault(namespace, []).append(name)
+            now = self.clock.now()
+            found: dict[tuple[str, str], Any] = {}
+            try:
+                for namespace, names in sorted(by_namespace.items()):
+                    for start in range(0, len(names), ARCHIVER_BATCH):
+                        batch = names[start:start + ARCHIVER_BATCH]
+                        self.queries += 1
+                        samples = parse_archiver_samples(source.instant(archivers_query(namespace, batch), now))
+                        for name in batch:
+                            found[(namespace, name)] = samples_of(samples, name)
+            except SourceError as err:
+                feeds.set_archiving({target: None for target in targets},
+                                    f"WAL archiving metrics not read ({err}): the ContinuousArchiving condition "
+                                    "decides")
+                return ARCHIVER_SECONDS
+            feeds.set_archiving(found)
+            return ARCHIVER_SECONDS

@@ -140,6 +140,8 @@ class Pane(VerticalScroll, can_focus=True):
             parts.append(Text("No name given: pick one (↑↓ Enter)", style="italic"))
         elif state is FeedState.LOADING and entry.last_good is None:
             parts.append(Text("loading…", style="dim"))
+        elif state is FeedState.OK and status.error:  # a part the pane cannot show (API absent, forbidden)
+            parts.append(Text.assemble(("ⓘ ", "yellow"), safe_text(status.error, "yellow", limit=400)))
         data = entry.shown
         if data is not None:
             try:

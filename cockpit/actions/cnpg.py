@@ -17,6 +17,7 @@ source's archive, so backups of the recovered cluster are configured on purpose,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -116,8 +117,12 @@ def recover(
     name: str | None = None,
     instances: int | None = None,
     now: datetime | None = None,
+    archiving: Any = None,
 ) -> Action:
-    """Plan the creation of the recovery Cluster (POST, dry-run first); the YAML is in ``Action.preview``."""
+    """Plan the creation of the recovery Cluster (POST, dry-run first); the YAML is in ``Action.preview``.
+
+    ``archiving`` is what the CNPG pane knows of the source's WAL archiving (a ``WalArchiving`` from its archiver
+    metrics): with it, a target after the last archived WAL is refused, as the pane's "is T recoverable?" says."""
     import yaml
 
     if target.tzinfo is None:
@@ -130,6 +135,8 @@ def recover(
         raise ActionRefused(f"Cluster {source_name} not found in namespace {namespace}")
     stores = _object_stores(ctx, source)
     view = parse_cluster(source, stores)
+    if archiving is not None:
+        view = dataclasses.replace(view, archiving=archiving)
     ok, why = view.recoverable(target, now or datetime.now(timezone.utc))
     if ok is False:
         raise ActionRefused(f"cannot recover {source_name} to {target.isoformat()}: the target is {why}")

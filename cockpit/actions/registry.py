@@ -32,6 +32,8 @@ class ActionEnv:
     flag_admin_url: str | None = None  # the flag provider's admin API (Flagsmith), settings.flag_admin_url
     flag_environment_key: str | None = None  # settings.flag_environment_key
     flag_admin_token_env: str | None = None  # the NAME of the environment variable holding the admin token
+    # (namespace, cluster) -> the WalArchiving the CNPG pane shows for it, or None (the session's store)
+    cnpg_archiving: Callable[[str, str], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,10 @@ def _cnpg(env: ActionEnv, p: dict[str, Any]) -> Action:
     from cockpit.actions import cnpg
 
     instances = _opt(p, "instances")
+    archiving = env.cnpg_archiving(str(p["namespace"]), str(p["cluster"])) if env.cnpg_archiving else None
     return cnpg.recover(_kube(env), p["namespace"], p["cluster"], _time(p["target_time"], "target_time"),
                         name=_opt(p, "name"), instances=_int(instances, "instances") if instances else None,
-                        now=env.clock.now())
+                        now=env.clock.now(), archiving=archiving)
 
 
 def _s3(env: ActionEnv, p: dict[str, Any]) -> Action:

@@ -15,6 +15,9 @@ Standard library only (``http.server``), started in a few milliseconds::
         ...  # point the official kubernetes client at it
         assert kube.count(write=True) == 0
 
+APIs can be absent: ``KubeEmulator(absent=("schedules.velero.io",))`` or ``uninstall``/``install`` later, with
+discovery, CustomResourceDefinition objects and 404s following, as on a cluster without that CRD.
+
 What it does not do: authentication (any bearer token, or none, is accepted), server-side apply
 (415), CEL validation rules, admission webhooks, pagination (``limit``/``continue`` are ignored),
 scale subresources, namespace lifecycle (objects may live in namespaces that do not exist).
@@ -26,7 +29,7 @@ import copy
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,15 @@ import yaml
 
 from cockpit.demo.kubeapi_faults import FAULT_KINDS, Faults
 from cockpit.demo.kubeapi_http import DenyRule, RequestRecord, _Server
-from cockpit.demo.kubeapi_kinds import BUILTIN_KINDS, DEFAULT_CRD_DIR, KindRegistry, ResourceType, scan_crd_dir
+from cockpit.demo.kubeapi_kinds import (
+    BUILTIN_KINDS,
+    CRD_KIND,
+    DEFAULT_CRD_DIR,
+    KindRegistry,
+    ResourceType,
+    crd_object,
+    scan_crd_dir,
+)
 from cockpit.demo.kubeapi_ops import Api, ApiError, jsonable, utc_now
 from cockpit.demo.kubeapi_store import Entry, Store
 
@@ -61,12 +72,20 @@ class KubeEmulator:
         port: int = 0,
         history_limit: int = 1000,
         clock: Callable[[], datetime] = utc_now,
+        absent: Iterable[str] = (),
     ) -> None:
         self.crd_dir = Path(crd_dir) if crd_dir is not None else DEFAULT_CRD_DIR
         self.host = host
         self.registry = KindRegistry([*BUILTIN_KINDS, *scan_crd_dir(self.crd_dir)])
         self.store = Store(history_limit)
         self.api = Api(self.store, clock=clock)
+        self.aggregated_discovery = True  # answer /apis with an APIGroupDiscoveryList when asked (Kubernetes 1.26+)
+        self._uninstalled: dict[str, ResourceType] = {}
+        for rt in self.registry.types:
+            if rt.crd_path is not None:
+                self.api.seed(CRD_KIND, crd_object(rt), validate=False)
+        for name in absent:
+            self.uninstall(name)
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
         self.bookmark_interval = 1.0  # seconds of watch idleness before a BOOKMARK (if asked for)
@@ -242,6 +261,41 @@ class KubeEmulator:
     def expire_history(self) -> None:
         """Forget watch history: any watch resuming from an older resourceVersion gets 410 Expired."""
         self.store.expire_history()
+
+    # ------------------------------------------------------------------ CRDs
+
+    def _crd_type(self, name: str) -> ResourceType | None:
+        plural, _, group = name.partition(".")
+        return next((rt for rt in self.registry.types
+                     if rt.crd_path is not None and rt.plural == plural and rt.group == group), None)
+
+    def uninstall(self, name: str) -> None:
+        """Remove a CRD-served API (``"schedules.velero.io"``), as ``kubectl delete crd`` does: its objects are
+        deleted (watchers see DELETED), open watches on it end, the CRD object goes, and from then on discovery
+        does not list it and every request for it is a 404.  KeyError if no such CRD is served."""
+        rt = self._crd_type(name)
+        if rt is None:
+            raise KeyError(f"the emulator serves no CRD {name!r}")
+        self._uninstalled[name] = rt
+        self.registry.remove(rt)
+        entries, _ = self.store.list(rt, None, lambda obj: True)
+        for entry in entries:
+            meta = entry.obj["metadata"]
+            self.api.remove(rt, meta.get("namespace") or None, meta["name"])
+        self.store.end_watchers(rt)
+        self.api.remove(CRD_KIND, None, name)
+
+    @property
+    def uninstalled(self) -> dict[str, ResourceType]:
+        """The CRD-served APIs not served now (by CRD name)."""
+        return dict(self._uninstalled)
+
+    def install(self, name: str) -> None:
+        """Serve an API removed by :meth:`uninstall` (or ``absent``) again: the CRD object is created (watchers of
+        CRDs see ADDED) and discovery lists it."""
+        rt = self._uninstalled.pop(name)
+        self.registry.add(rt)
+        self.api.seed(CRD_KIND, crd_object(rt), validate=False)
 
     # ------------------------------------------------------------------ RBAC
 

@@ -73,6 +73,42 @@ def api_resource_list(registry: KindRegistry, group: str, version: str) -> dict[
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": rt.api_version, "resources": resources}
 
 
+AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def _scope(rt: ResourceType) -> str:
+    return "Namespaced" if rt.namespaced else "Cluster"
+
+
+def aggregated_group_list(registry: KindRegistry, *, core: bool = False) -> dict[str, Any]:
+    """``/apis`` (or with ``core``, ``/api``) as aggregated discovery (``apidiscovery.k8s.io/v2``
+    ``APIGroupDiscoveryList``, Kubernetes 1.30): every group, version and resource in one document, which kubectl
+    and client-go ask for first (and use only when both ``/api`` and ``/apis`` answer with it)."""
+    items = []
+    for group, versions in registry.group_versions().items():
+        if bool(group) == core:
+            continue
+        listed = []
+        for version in versions:
+            resources = []
+            for rt in registry.in_group_version(group, version):
+                kind = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+                entry: dict[str, Any] = {"resource": rt.plural, "responseKind": kind, "scope": _scope(rt),
+                                         "singularResource": rt.singular, "verbs": list(rt.verbs)}
+                if rt.short_names:
+                    entry["shortNames"] = list(rt.short_names)
+                if rt.categories:
+                    entry["categories"] = list(rt.categories)
+                if rt.status_subresource:
+                    entry["subresources"] = [{"subresource": "status", "responseKind": kind,
+                                              "verbs": list(STATUS_VERBS)}]
+                resources.append(entry)
+            listed.append({"version": version, "resources": resources, "freshness": "Current"})
+        meta: dict[str, Any] = {"name": group, "creationTimestamp": None} if group else {"creationTimestamp": None}
+        items.append({"metadata": meta, "versions": listed})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+
+
 # ---------------------------------------------------------------------------- tables
 
 _TOKEN = re.compile(r"\.([^.\[]+)|\[(\d+)\]")

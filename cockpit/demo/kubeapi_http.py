@@ -30,7 +30,7 @@ from cockpit.demo import kubeapi_discovery as discovery
 from cockpit.demo.kubeapi_kinds import SSAR, ResourceType
 from cockpit.demo.kubeapi_ops import ApiError, bad_request, not_found, status_body
 from cockpit.demo.kubeapi_select import SelectorError, make_matcher, parse_field_selector, parse_label_selector
-from cockpit.demo.kubeapi_store import STOP, Expired, dump
+from cockpit.demo.kubeapi_store import END, STOP, Expired, dump
 
 if TYPE_CHECKING:
     from cockpit.demo.kubeapi import KubeEmulator
@@ -286,7 +286,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(code)
             for name, value in reply.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
+            if not any(name.lower() == "content-type" for name, _ in reply.headers):
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-cache, private")
             self.end_headers()
@@ -304,6 +305,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             raise ApiError(405, "MethodNotAllowed", f"{self.command} is not supported")
         if self.command == "GET":
+            if parts in (["api"], ["apis"]) and self._wants_aggregated():
+                return _Reply(200, dump(discovery.aggregated_group_list(registry, core=parts == ["api"])),
+                              [("Content-Type", discovery.AGGREGATED_CONTENT_TYPE)])
             document = self._discovery(parts)
             if document is not None:
                 return _Reply(200, dump(document))
@@ -381,6 +385,18 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _warning_headers(warnings: list[str]) -> list[tuple[str, str]]:
         return [("Warning", '299 - "' + w.replace('"', '\\"') + '"') for w in warnings[:20]]
+
+    def _wants_aggregated(self) -> bool:
+        """The client accepts ``apidiscovery.k8s.io/v2`` ``APIGroupDiscoveryList`` (and the emulator serves it)."""
+        if not self._emulator.aggregated_discovery:
+            return False
+        for part in (self.headers.get("Accept") or "").split(","):
+            params = {key.strip(): value.strip() for key, _, value in
+                      (item.partition("=") for item in part.split(";")[1:])}
+            if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2" and \
+                    params.get("as") == "APIGroupDiscoveryList":
+                return True
+        return False
 
     def _wants_table(self) -> bool:
         return "as=Table" in self.headers.get("Accept", "")
@@ -546,6 +562,8 @@ class Handler(BaseHTTPRequestHandler):
             if event is STOP:
                 self._drop()
                 return
+            if event is END:
+                break
             if event is None:
                 if bookmarks and time.monotonic() - last_sent >= emulator.bookmark_interval:
                     rv = emulator.store.idle(watcher)

@@ -79,6 +79,17 @@ SSAR = _builtin(
     verbs=("create",),
 )
 
+CRD_KIND = _builtin(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    namespaced=False,
+    short_names=("crd", "crds"),
+    categories=("api-extensions",),
+    status_subresource=True,
+)
+
 BUILTIN_KINDS: tuple[ResourceType, ...] = (
     _builtin("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
              status_subresource=True, has_generation=False),
@@ -97,6 +108,7 @@ BUILTIN_KINDS: tuple[ResourceType, ...] = (
              has_generation=False),
     _builtin("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",),
              has_generation=True),
+    CRD_KIND,
     SSAR,
 )
 
@@ -178,19 +190,32 @@ def scan_crd_dir(crd_dir: Path) -> list[ResourceType]:
 
 
 class KindRegistry:
-    """Lookup of served resource types by URL parts, by apiVersion+kind, or by a kubectl-style name."""
+    """Lookup of served resource types by URL parts, by apiVersion+kind, or by a kubectl-style name.
+
+    :meth:`remove` and :meth:`add` change what is served while requests are being answered (a CRD uninstalled or
+    installed): each builds new tables and swaps them in, so a reader never sees a half-updated registry."""
 
     def __init__(self, types: Iterable[ResourceType]) -> None:
-        self.types: list[ResourceType] = []
-        self._by_path: dict[tuple[str, str, str], ResourceType] = {}
-        self._by_kind: dict[tuple[str, str], ResourceType] = {}
+        self._build(list(types))
+
+    def _build(self, types: list[ResourceType]) -> None:
+        kept: list[ResourceType] = []
+        by_path: dict[tuple[str, str, str], ResourceType] = {}
+        by_kind: dict[tuple[str, str], ResourceType] = {}
         for rt in types:
             key = (rt.group, rt.version, rt.plural)
-            if key in self._by_path:  # a later CRD file for the same resource replaces a built-in
-                self.types.remove(self._by_path[key])
-            self.types.append(rt)
-            self._by_path[key] = rt
-            self._by_kind[(rt.api_version, rt.kind)] = rt
+            if key in by_path:  # a later CRD file for the same resource replaces a built-in
+                kept.remove(by_path[key])
+            kept.append(rt)
+            by_path[key] = rt
+            by_kind[(rt.api_version, rt.kind)] = rt
+        self.types, self._by_path, self._by_kind = kept, by_path, by_kind
+
+    def add(self, rt: ResourceType) -> None:
+        self._build([*self.types, rt])
+
+    def remove(self, rt: ResourceType) -> None:
+        self._build([t for t in self.types if t is not rt and t != rt])
 
     def by_path(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
@@ -222,3 +247,31 @@ class KindRegistry:
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return [rt for rt in self.types if rt.group == group and rt.version == version]
+
+
+def crd_object(rt: ResourceType) -> dict[str, Any]:
+    """The ``CustomResourceDefinition`` object behind a CRD-served type, as the API server lists it (without the
+    schema: the emulator keeps that in the file and reads it on first use).  Established and accepted."""
+    names: dict[str, Any] = {"plural": rt.plural, "singular": rt.singular, "kind": rt.kind, "listKind": rt.list_kind}
+    if rt.short_names:
+        names["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        names["categories"] = list(rt.categories)
+    version: dict[str, Any] = {"name": rt.version, "served": True, "storage": True}
+    if rt.status_subresource:
+        version["subresources"] = {"status": {}}
+    if rt.printer_columns:
+        version["additionalPrinterColumns"] = [dict(column) for column in rt.printer_columns]
+    conditions = [
+        {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found"},
+        {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+         "message": "the initial names have been accepted"},
+    ]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": rt.qualified},
+        "spec": {"group": rt.group, "names": names, "scope": "Namespaced" if rt.namespaced else "Cluster",
+                 "versions": [version]},
+        "status": {"acceptedNames": names, "storedVersions": [rt.version], "conditions": conditions},
+    }

@@ -56,6 +56,7 @@ class Expired(Exception):
 
 
 STOP = object()  # queued to a watcher to end its stream (server stopping)
+END = object()  # queued to a watcher to end its stream cleanly (its resource type is no longer served)
 
 
 @dataclass(eq=False)
@@ -206,6 +207,13 @@ class Store:
             for watchers in self._watchers.values():
                 for watcher in watchers:
                     watcher.events.put(STOP)
+
+    def end_watchers(self, rt: ResourceType) -> None:
+        """End every open watch on ``rt`` cleanly (its CRD was deleted); forget its history."""
+        with self.lock:
+            for watcher in self._watchers[rt]:
+                watcher.events.put(END)
+            self._history[rt].clear()
 
     def expire_history(self) -> None:
         """Forget all watch history: resuming from any resourceVersion before now gets 410."""

@@ -148,8 +148,10 @@ class DemoPlatform:
 
     def __init__(self, scenario: str = DEFAULT_SCENARIO, *, now: datetime | None = None,
                  workdir: Path | None = None, recovery_seconds: float | None = None,
-                 timing: Timing | None = None) -> None:
+                 timing: Timing | None = None, absent_apis: tuple[str, ...] = ()) -> None:
         self.scenario: Scenario = scenario_for(scenario)
+        self.absent_apis = tuple(absent_apis)  # CRDs this cluster lacks ("schedules.velero.io"): objects not seeded
+        self.archiving_broken: dict[str, float] = {}  # CNPG cluster -> unix time its WAL archiving began failing
         self.now = now or _now()
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
@@ -234,8 +236,8 @@ class DemoPlatform:
             self.gitops_repo, self.revisions = gitops.build(self.workdir / "gitops", deployed, sc.release)
             self.origin = self.workdir / "gitops" / "origin.git"
             self._seen_branches = gitops.origin_refs(self.origin)
-            self.kube = KubeEmulator().start()
-            self.prom = PromApi(self.p99)
+            self.kube = KubeEmulator(absent=self.absent_apis).start()
+            self.prom = PromApi(self.p99, metrics=self.archiver_series)
             self.prom.start()
             updated = {scenario.FLAG: self.now - sc.flag_on_ago} if sc.flag_on_ago else None
             self.flags = FlagServer({scenario.FLAG: (sc.flag_on, "meilisearch_v1"), "checkout_express": (False, None)},
@@ -287,23 +289,92 @@ class DemoPlatform:
         if event in self.scenario.cures and self.recover_at is None:
             self.recover_at = time.time()
 
+    # ------------------------------------------------------------------ CloudNativePG's archiver metrics
+
+    def archiver_series(self, t: float) -> list[tuple[dict[str, str], float]]:
+        """What CloudNativePG's exporter reports for each cluster's primary at unix time ``t`` (the default
+        monitoring queries' ``cnpg_pg_stat_archiver_*``, labelled as a PodMonitor scrape labels them): a WAL
+        segment archived every :data:`ARCHIVE_EVERY` seconds and no failure, or, for a cluster in
+        ``archiving_broken``, every attempt failing since then (the failed count rising, the last archival old)."""
+        try:
+            clusters = self.kube.list_objects("postgresql.cnpg.io/v1", "clusters") if self.kube is not None else []
+        except KeyError:  # CloudNativePG is not installed in this cluster
+            return []
+        out: list[tuple[dict[str, str], float]] = []
+        for cluster in clusters:
+            meta, status = _map(cluster.get("metadata")), _map(cluster.get("status"))
+            primary = str(status.get("currentPrimary") or "")
+            if not primary or not status.get("readyInstances"):
+                continue
+            if _map(meta.get("annotations")).get("cnpg.io/skipWalArchiving") == "enabled":
+                continue
+            tick = t // ARCHIVE_EVERY * ARCHIVE_EVERY
+            broken = self.archiving_broken.get(str(meta.get("name") or ""))
+            if broken is not None and t >= broken:
+                last_archived, last_failed = broken - ARCHIVE_EVERY, tick
+                failed = float(int((t - broken) // ARCHIVE_EVERY) + 1)
+            else:
+                last_archived, last_failed, failed = tick - 2.0, -1.0, 0.0
+            labels = {"namespace": str(meta.get("namespace") or ""), "pod": primary, "container": "postgres",
+                      "job": "cnpg-system/cnpg-monitoring", "instance": f"{primary}:9187"}
+            for name, value in (("last_archived_time", last_archived), ("last_failed_time", last_failed),
+                                ("failed_count", failed), ("seconds_since_last_archival", t - last_archived)):
+                out.append(({"__name__": f"cnpg_pg_stat_archiver_{name}", **labels}, value))
+        return out
+
     # ------------------------------------------------------------------ seeding
 
+    def _seed(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Seed one object as a controller writes it; a ReplicaSet's pods follow it (the ReplicaSet controller).
+        An object of an API this cluster lacks (``absent_apis``) is not stored."""
+        if self.kube.registry.by_kind(str(obj.get("apiVersion")), str(obj.get("kind"))) is None and \
+                str(obj.get("kind")) in self._absent_kinds():
+            return copy.deepcopy(obj)
+        stored = self.kube.seed(obj)
+        if stored.get("kind") == "ReplicaSet":
+            self._sync_pods(stored)
+        return stored
+
+    def _absent_kinds(self) -> set[str]:
+        return {rt.kind for rt in self.kube.uninstalled.values()}
+
+    def _sync_pods(self, rs: dict[str, Any]) -> None:
+        """The ReplicaSet's pods: ``status.replicas`` of them, the first ``readyReplicas`` Running and ready, the
+        rest still ContainerCreating; pods beyond that are deleted."""
+        meta, status = _map(rs.get("metadata")), _map(rs.get("status"))
+        ns, name, uid = str(meta.get("namespace") or ""), str(meta.get("name") or ""), str(meta.get("uid") or "")
+        count, ready = int(status.get("replicas") or 0), int(status.get("readyReplicas") or 0)
+        template = _map(_map(rs.get("spec")).get("template"))
+        existing = {pod["metadata"]["name"]: pod for pod in self.kube.list_objects("v1", "pods", ns)
+                    if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or [])}
+        wanted = [f"{name}-{_pod_suffix(name, index)}" for index in range(count)]
+        for extra in set(existing) - set(wanted):
+            self.kube.delete_object("v1", "pods", ns, extra)
+        created = str(meta.get("creationTimestamp") or _iso(_now()))
+        for index, pod_name in enumerate(wanted):
+            running = index < ready
+            old = existing.get(pod_name)
+            if old is not None and (_map(old.get("status")).get("phase") == "Running") == running:
+                continue
+            self.kube.seed(_pod(pod_name, ns, name, uid, template, running,
+                                created if old is None and index < ready else _iso(_now())))
+
+
     def seed(self) -> None:
-        sc, now, kube = self.scenario, self.now, self.kube
+        sc, now = self.scenario, self.now
         workload = sc.workload
         for obj in scenario.namespaces():
             if workload == "gone" and obj["metadata"]["name"] == scenario.APP_NAMESPACE:
                 continue
-            kube.seed(obj)
+            self._seed(obj)
         if workload != "helm":
-            kube.seed(self._application())
+            self._seed(self._application())
         if workload == "canary":
-            stored = kube.seed(scenario.rollout(now))
+            stored = self._seed(scenario.rollout(now))
             self.rollout_uid = stored["metadata"]["uid"]
             for rs in scenario.replica_sets(self.rollout_uid, now):
-                kube.seed(rs)
-            kube.seed(scenario.analysis_run(self.rollout_uid, now))
+                self._seed(rs)
+            self._seed(scenario.analysis_run(self.rollout_uid, now))
         elif workload in ("promoted", "gone"):
             objects = self._promoted_objects(now)
             if workload == "promoted":
@@ -316,9 +387,9 @@ class DemoPlatform:
             from cockpit.demo import helmdemo
 
             for obj in helmdemo.secrets(scenario.APP_NAMESPACE, now) + helmdemo.workload(scenario.APP_NAMESPACE, now):
-                kube.seed(obj)
+                self._seed(obj)
         for obj in scenario.cnpg_objects(now) + scenario.velero_objects(now):
-            kube.seed(obj)
+            self._seed(obj)
         for obj in scenario.velero_objects(now):
             if obj["kind"] == "Backup" and scenario.APP_NAMESPACE in obj["spec"].get("includedNamespaces", []):
                 self.backup_contents[obj["metadata"]["name"]] = self._tenant_backup(now)
@@ -380,7 +451,7 @@ class DemoPlatform:
             for ref in _map(obj.get("metadata")).get("ownerReferences") or []:
                 if ref.get("kind") == "Rollout":
                     ref["uid"] = uid
-            stored = self.kube.seed(obj)
+            stored = self._seed(obj)
             if obj["kind"] == "Rollout":
                 uid = stored["metadata"]["uid"]
                 self.rollout_uid = uid
@@ -450,7 +521,7 @@ class DemoPlatform:
             if rs is not None:
                 rs["spec"]["replicas"] = 0
                 rs["status"] = {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0}
-                self.kube.seed(rs)
+                self._seed(rs)
             replicas = int(_map(ro.get("spec")).get("replicas") or 4)
             revision = _map(ro["metadata"].get("annotations")).get("rollout.argoproj.io/revision", "4")
             status.update({
@@ -466,13 +537,13 @@ class DemoPlatform:
                 "canary": {"weight": 0, "podTemplateHash": canary, "serviceName": "catalog-canary"},
                 "stable": {"weight": 100, "podTemplateHash": stable, "serviceName": "catalog-stable"},
             }
-            self.kube.seed(ro)
+            self._seed(ro)
             run = self._get(("argoproj.io/v1alpha1", "analysisruns"), ns, f"{ro['metadata']['name']}-{canary}-4")
             if run is not None and run.get("status", {}).get("phase") == "Running":
                 run["spec"]["terminate"] = True  # the controller terminates the running analysis of an aborted rollout
                 run["status"]["phase"] = "Failed"
                 run["status"]["message"] = "Metric \"p99-latency\" assessed Failed: rollout aborted"
-                self.kube.seed(run)
+                self._seed(run)
             self._event("rollouts", f"aborted {name}: canary {canary} scaled to 0")
             self._app_health()
             self._cure("abort")
@@ -496,9 +567,9 @@ class DemoPlatform:
             ro["metadata"] = current["metadata"]
             ro["spec"] = current["spec"]
         ro["status"]["abort"] = False
-        self.kube.seed(ro)
+        self._seed(ro)
         for rs in scenario.replica_sets(self.rollout_uid, now):
-            self.kube.seed(rs)
+            self._seed(rs)
 
     @staticmethod
     def _image(template: Any) -> str:
@@ -525,7 +596,7 @@ class DemoPlatform:
             if target is None:
                 status.update({"phase": "Progressing",
                                "message": f"the demo has no ReplicaSet for {image}: it does not build new ones"})
-                self.kube.seed(ro)
+                self._seed(ro)
                 self._event("rollouts", f"{name}: no ReplicaSet for {image}")
                 return
             self._settle(ro, sets, target["metadata"]["labels"]["rollouts-pod-template-hash"])
@@ -548,7 +619,7 @@ class DemoPlatform:
                             if own else {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0})
             if own:
                 rs["metadata"].setdefault("annotations", {})["rollout.argoproj.io/revision"] = str(revision)
-            self.kube.seed(rs)
+            self._seed(rs)
         tag = self._image(next(rs for rs in sets if rs["metadata"]["labels"].get("rollouts-pod-template-hash")
                                == pod_hash)["spec"].get("template")).rpartition(":")[2]
         settled = scenario.rollout_settled(_now(), pod_hash=pod_hash, since=timedelta(0), replicas=replicas,
@@ -556,7 +627,7 @@ class DemoPlatform:
         settled["metadata"] = ro["metadata"]
         settled["metadata"].setdefault("annotations", {})["rollout.argoproj.io/revision"] = str(revision)
         settled["spec"] = ro["spec"]
-        self.kube.seed(settled)
+        self._seed(settled)
         self._event("rollouts", f"{name} in {ns} settled on {pod_hash} ({tag})")
         self._app_health()
 
@@ -593,7 +664,7 @@ class DemoPlatform:
                     "operation": operation, "phase": "Failed", "startedAt": now, "finishedAt": now,
                     "message": f"ComparisonError: unable to resolve '{wanted}' to a commit SHA"}
                 app.pop("operation", None)
-                self.kube.seed(app)
+                self._seed(app)
                 self._event("argocd", f"sync of {name} failed: {wanted} not in the repository")
                 return
             assert self.origin is not None
@@ -620,7 +691,7 @@ class DemoPlatform:
             if tag:
                 status["summary"] = {"images": [f"{scenario.IMAGE}:{tag}"]}
             app.pop("operation", None)
-            self.kube.seed(app)
+            self._seed(app)
             self._event("argocd", f"synced {name} to {sha[:7]} (history #{next_id})")
             self._app_health()
 
@@ -637,7 +708,7 @@ class DemoPlatform:
                 template["spec"]["containers"][0]["image"] = image
                 ro.setdefault("status", {}).update({"phase": "Progressing",
                                                     "message": "more replicas need to be updated"})
-                self.kube.seed(ro)
+                self._seed(ro)
                 self._scheduler.call_later(self.timing.rollout, lambda: self._template_changed(ns, scenario.ROLLOUT))
                 results.append({"group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout", "namespace": ns,
                                 "name": scenario.ROLLOUT, "status": "Synced", "message": "rollout.argoproj.io/catalog "
@@ -649,7 +720,7 @@ class DemoPlatform:
             if _map(live.get("spec")).get("hard") != hard:
                 live["spec"]["hard"] = hard
                 live.setdefault("status", {})["hard"] = dict(hard)
-                self.kube.seed(live)
+                self._seed(live)
                 results.append({"group": "", "version": "v1", "kind": "ResourceQuota", "namespace": ns,
                                 "name": "catalog-quota", "status": "Synced",
                                 "message": "resourcequota/catalog-quota configured", "syncPhase": "Sync"})
@@ -674,7 +745,7 @@ class DemoPlatform:
             sets = [rs for rs in self.kube.list_objects(*_RS, ns)]
             self._settle(ro, sets, pod_hash, available=fits)
             quota.setdefault("status", {})["used"] = {"cpu": f"{fits * 0.5:g}", "memory": "3Gi", "pods": str(fits)}
-            self.kube.seed(quota)
+            self._seed(quota)
             if fits >= replicas:
                 self._cure("quota")
 
@@ -699,7 +770,7 @@ class DemoPlatform:
                 health = {"status": "Progressing", "message": str(status.get("message") or "")}
         if _map(app.get("status")).get("health") != health:
             app.setdefault("status", {})["health"] = health
-            self.kube.seed(app)
+            self._seed(app)
 
     def _auto_sync(self, name: str) -> None:
         """Auto-sync: the tracked branch moved past what is deployed, and automated sync is on."""
@@ -712,7 +783,7 @@ class DemoPlatform:
             if not head or head == _map(_map(app.get("status")).get("sync")).get("revision"):
                 return
             app["operation"] = {"sync": {"revision": head}, "initiatedBy": {"automated": True}}
-            self.kube.seed(app)
+            self._seed(app)
             self._event("argocd", f"auto-sync of {name}: {head[:7]} is new on {source.get('targetRevision')}")
         self._scheduler.call_later(self.timing.sync, lambda: self._sync(name))
 
@@ -728,7 +799,7 @@ class DemoPlatform:
         if head and head != sync.get("revision") and sync.get("status") != "OutOfSync":
             sync["status"] = "OutOfSync"
             status["reconciledAt"] = _iso(_now())
-            self.kube.seed(app)
+            self._seed(app)
         if self._auto_sync_on(app):
             self._scheduler.call_later(self.timing.autosync, lambda: self._auto_sync(scenario.APP_NAME))
 
@@ -785,7 +856,7 @@ class DemoPlatform:
                 status.update({"phase": "FailedValidation",
                                "validationErrors": [f"backup.velero.io \"{backup_name}\" not found" if backup is None
                                                     else f"Backup \"{backup_name}\" is not completed"]})
-                self.kube.seed(restore)
+                self._seed(restore)
                 self._event("velero", f"restore {name}: FailedValidation")
                 return
             included = [str(ns) for ns in spec.get("includedNamespaces") or ["*"]]
@@ -793,7 +864,7 @@ class DemoPlatform:
                      if "*" in included or self._namespace_of(obj) in included]
             status.update({"phase": "InProgress", "startTimestamp": _iso(_now()),
                            "progress": {"totalItems": len(items), "itemsRestored": 0}})
-            self.kube.seed(restore)
+            self._seed(restore)
             self._event("velero", f"restore {name}: InProgress ({len(items)} items from {backup_name})")
         steps = max(1, min(len(items), 4))
         chunk = -(-len(items) // steps) if items else 0
@@ -830,12 +901,12 @@ class DemoPlatform:
                     for ref in meta.get("ownerReferences") or []:
                         if ref.get("kind") == "Rollout":
                             ref["uid"] = self.rollout_uid  # the controller adopts its ReplicaSets again
-                    stored = self.kube.seed(obj)
+                    stored = self._seed(obj)
                     if obj["kind"] == "Rollout":
                         self.rollout_uid = stored["metadata"]["uid"]
                 progress = status.setdefault("progress", {})
                 progress["itemsRestored"] = int(progress.get("itemsRestored") or 0) + 1
-            self.kube.seed(restore)
+            self._seed(restore)
 
     def _restore_finish(self, namespace: str, name: str) -> None:
         with self._lock:
@@ -843,7 +914,7 @@ class DemoPlatform:
             if restore is None or _map(restore.get("status")).get("phase") != "InProgress":
                 return
             restore["status"]["phase"] = "Finalizing"
-            self.kube.seed(restore)
+            self._seed(restore)
         self._scheduler.call_later(self.timing.restore_finalize, lambda: self._restore_complete(namespace, name))
 
     def _restore_complete(self, namespace: str, name: str) -> None:
@@ -854,7 +925,7 @@ class DemoPlatform:
             status = restore["status"]
             status["phase"] = "Completed" if not status.get("errors") else "PartiallyFailed"
             status["completionTimestamp"] = _iso(_now())
-            self.kube.seed(restore)
+            self._seed(restore)
             self._event("velero", f"restore {name}: {status['phase']}")
             if self.kube.get_object("v1", "namespaces", None, scenario.APP_NAMESPACE) is not None and \
                     self.gone_at is not None and self.restored_at is None:
@@ -862,7 +933,7 @@ class DemoPlatform:
                 app = self._get(_APPS, scenario.ARGOCD_NAMESPACE, scenario.APP_NAME)
                 if app is not None:
                     app.setdefault("status", {})["sync"] = {**_map(app["status"].get("sync")), "status": "Synced"}
-                    self.kube.seed(app)
+                    self._seed(app)
                 self._app_health()
                 self._cure("namespace")
 
@@ -897,7 +968,7 @@ class DemoPlatform:
             now = _iso(_now())
             status["conditions"] = [{"type": "Ready", "status": condition[0], "reason": condition[1],
                                      "message": condition[2], "lastTransitionTime": now}]
-            self.kube.seed(cluster)
+            self._seed(cluster)
             self._event("cnpg", f"{name}: {status['phase']} ({ready}/{instances} ready)")
         if ready < instances:
             delay = self.timing.cnpg_primary if ready == 0 else self.timing.cnpg_replica
@@ -944,6 +1015,41 @@ class DemoPlatform:
         except Exception as err:  # noqa: BLE001 - the server going away at stop
             self._event("s3", f"listing failed: {err}")
         self._scheduler.call_later(max(self.timing.poll, 0.2), self._watch_s3)
+
+
+ARCHIVE_EVERY = 20.0  # the demo clusters archive a WAL segment this often (seconds)
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what the ReplicaSet controller draws pod name suffixes from
+
+
+def _pod_suffix(owner: str, index: int) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(f"{owner}/{index}".encode()).digest()
+    return "".join(_SUFFIX_ALPHABET[byte % len(_SUFFIX_ALPHABET)] for byte in digest[:5])
+
+
+def _pod(name: str, namespace: str, owner: str, owner_uid: str, template: dict[str, Any], running: bool,
+         created: str) -> dict[str, Any]:
+    """A pod of ``owner``'s template: Running and ready, or still ContainerCreating."""
+    spec = copy.deepcopy(_map(template.get("spec")))
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    statuses = []
+    for container in containers:
+        state = {"running": {"startedAt": created}} if running else {"waiting": {"reason": "ContainerCreating"}}
+        statuses.append({"name": container.get("name", ""), "image": container.get("image", ""), "imageID": "",
+                         "ready": running, "started": running, "restartCount": 0, "state": state})
+    ready = "True" if running else "False"
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": created,
+                     "labels": dict(_map(_map(template.get("metadata")).get("labels"))),
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner,
+                                          "uid": owner_uid, "controller": True, "blockOwnerDeletion": True}]},
+        "spec": {**spec, "nodeName": "demo-node-1"},
+        "status": {"phase": "Running" if running else "Pending", "startTime": created,
+                   "conditions": [{"type": "Ready", "status": ready}, {"type": "ContainersReady", "status": ready}],
+                   "containerStatuses": statuses},
+    }
 
 
 def _default_revisions() -> dict[int, str]:

@@ -2,10 +2,15 @@
 
 The demo has no Prometheus, but the latency pane must talk to it exactly as it talks to a real
 one (same client, same URLs, same JSON), so the demo serves the API over loopback HTTP.  It does
-not parse PromQL: whatever the query, the answer comes from one function, unix time -> p99
+not evaluate PromQL: whatever the query, the answer comes from one function, unix time -> p99
 seconds (None = no data).  The scenario swaps that function with ``set_series`` to tell its
 story, e.g. p99 at 1.2 s while the bad canary serves traffic, falling below 0.5 s a couple of
 minutes after the abort.
+
+One exception: an instant query that is a plain vector selector (``name{label="v",other=~"re"}``,
+the four matchers) over a metric the demo exports (``metrics``: unix time -> every series with its
+labels, e.g. CloudNativePG's ``cnpg_pg_stat_archiver_*`` for the demo clusters) is answered by
+selecting those series, as Prometheus would.
 
 Shapes and error texts follow Prometheus 2.x (``/api/v1/query`` answers a one-element vector with
 labels ``{}``, ``/api/v1/query_range`` a one-series matrix; bad parameters get HTTP 400
@@ -34,6 +39,8 @@ __all__ = ["MAX_POINTS", "PromApi", "SeriesFn", "format_value"]
 
 SeriesFn = Callable[[float], float | None]
 """unix seconds -> p99 in seconds, or None for "no data at that time"."""
+MetricsFn = Callable[[float], list[tuple[dict[str, str], float]]]
+"""unix seconds -> every exported series at that time: (labels, ``__name__`` included, value)."""
 
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 _MAX_BODY = 1 << 20  # POST bodies larger than this are refused
@@ -53,6 +60,48 @@ BUILD_INFO: dict[str, str] = {
 
 class _BadParam(Exception):
     """A query parameter Prometheus would refuse with 400 bad_data."""
+
+
+_SELECTOR = re.compile(r"\A\s*([A-Za-z_:][A-Za-z0-9_:]*)?\s*(?:\{(.*)\})?\s*\Z", re.S)
+_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|\Z)', re.S)
+Matcher = tuple[str, str, str]  # (label, operator, value)
+
+
+def parse_selector(query: str) -> list[Matcher] | None:
+    """The matchers of a plain vector selector (the metric name as ``__name__ =``), or None for anything else."""
+    match = _SELECTOR.match(query)
+    if match is None or (match.group(1) is None and match.group(2) is None):
+        return None
+    matchers: list[Matcher] = [("__name__", "=", match.group(1))] if match.group(1) else []
+    body = (match.group(2) or "").strip()
+    position = 0
+    while position < len(body):
+        found = _MATCHER.match(body, position)
+        if found is None:
+            return None
+        try:
+            value = json.loads(f'"{found.group(3)}"')
+        except ValueError:
+            return None
+        matchers.append((found.group(1), found.group(2), value))
+        position = found.end()
+    return matchers or None
+
+
+def selects(matchers: list[Matcher], labels: dict[str, str]) -> bool:
+    """Whether a series' labels satisfy every matcher (regexes fully anchored, as in PromQL)."""
+    for label, operator, value in matchers:
+        actual = labels.get(label, "")
+        if operator == "=" and actual != value or operator == "!=" and actual == value:
+            return False
+        if operator in ("=~", "!~"):
+            try:
+                hit = re.fullmatch(value, actual) is not None
+            except re.error:
+                return False
+            if hit != (operator == "=~"):
+                return False
+    return True
 
 
 def format_value(value: float) -> str:
@@ -115,8 +164,10 @@ class PromApi:
     ``series`` is called from the server's threads; swap it with ``set_series`` (atomic).
     """
 
-    def __init__(self, series: SeriesFn, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, series: SeriesFn, *, host: str = "127.0.0.1", port: int = 0,
+                 metrics: MetricsFn | None = None) -> None:
         self._series = series
+        self._metrics = metrics
         self._host, self._port = host, port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -172,6 +223,27 @@ class PromApi:
         with self._lock:
             self._series = series
 
+    def set_metrics(self, metrics: MetricsFn | None) -> None:
+        """Answer plain selectors from ``metrics`` from now on (None: the p99 function answers everything)."""
+        with self._lock:
+            self._metrics = metrics
+
+    def selected(self, query: str, when: float) -> list[tuple[dict[str, str], float]] | None:
+        """The exported series a plain selector picks at ``when``; None when the query is not one over a metric
+        the demo exports (then the p99 function answers)."""
+        with self._lock:
+            metrics = self._metrics
+        if metrics is None:
+            return None
+        matchers = parse_selector(query)
+        if matchers is None:
+            return None
+        series = metrics(when)
+        names = {labels.get("__name__", "") for labels, _ in series}
+        if not any(label == "__name__" and (operator != "=" or value in names) for label, operator, value in matchers):
+            return None
+        return [(labels, value) for labels, value in series if selects(matchers, labels)]
+
     def series_at(self, when: float) -> float | None:
         with self._lock:
             series = self._series
@@ -209,9 +281,14 @@ class PromApi:
         return query
 
     def _instant(self, params: dict[str, str]) -> dict[str, Any]:
-        self._query(params)
+        query = self._query(params)
         raw = params.get("time", "")
         when = _parse_time("time", raw) if raw else time.time()
+        picked = self.selected(query, when)
+        if picked is not None:
+            vector = [{"metric": dict(labels), "value": [_timestamp(when), format_value(value)]}
+                      for labels, value in picked]
+            return {"status": "success", "data": {"resultType": "vector", "result": vector}}
         value = self.series_at(when)
         result = [] if value is None else [{"metric": {}, "value": [_timestamp(when), format_value(value)]}]
         return {"status": "success", "data": {"resultType": "vector", "result": result}}

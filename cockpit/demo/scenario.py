@@ -493,6 +493,15 @@ def velero_objects(now: datetime) -> list[dict[str, Any]]:
             "spec": {"schedule": cron, "template": {"includedNamespaces": namespaces, "ttl": "720h0m0s"}},
             "status": {"phase": "Enabled", "lastBackup": iso(now - last)},
         })
+    objs.append({  # where the backups go: `velero backup-location get` shows it Available
+        "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+        "metadata": {"name": "default", "namespace": VELERO_NAMESPACE},
+        "spec": {"provider": "aws", "default": True, "accessMode": "ReadWrite",
+                 "objectStorage": {"bucket": "bookstore-platform-velero", "prefix": "us-east"},
+                 "config": {"region": "us-east-1"}},
+        "status": {"phase": "Available", "lastValidationTime": iso(now - timedelta(seconds=40)),
+                   "lastSyncedTime": iso(now - timedelta(seconds=40))},
+    })
     return objs
 
 

@@ -72,6 +72,7 @@ class ContextState:
         self.feeds: Any = None  # cockpit.feeds.ContextFeeds
         self.latency: Any = None  # cockpit.feeds.LatencyFeed
         self.prom: Any = None
+        self.archiving: Any = None  # (cockpit.feeds.ArchivingFeed, its PrometheusSource) when Prometheus is set
         self.connected = threading.Event()
         self.connect_error = ""
         self.gathered: Any = None  # cockpit.evidence.Gathered
@@ -189,12 +190,19 @@ class Session:
             # a credential plugin that failed once (an expired SSO login) may work after the person logs in
             self.scheduler.later(f"connect:{target.name}", 30.0, lambda: self._connect(state))
             return
+        def start(track: str, watch: Any) -> None:
+            self.scheduler.loop(f"watch:{target.name}:{track}", lambda stopped, w=watch: w.run(stopped.is_set))
+
         feeds = ContextFeeds(self.settings, target.name, kube, clock=self.clock, emit=self._feed_snapshot,
-                             namespace=target.namespace)
+                             namespace=target.namespace, later=self.scheduler.later, start=start,
+                             on_clusters=lambda: self._archiving_soon(state))
+        # discovery first: the watch of an API this cluster does not serve is parked (its pane says so) and never
+        # sends a request until discovery sees the API (a CRD watch or a 404 elsewhere makes it look again)
+        feeds.discover()
         with self._lock:
             state.kube, state.feeds, state.connect_error = kube, feeds, ""
         for track, watch in feeds.watches.items():
-            self.scheduler.loop(f"watch:{target.name}:{track}", lambda stopped, w=watch: w.run(stopped.is_set))
+            start(track, watch)
         state.connected.set()
         self.emit(StatusChanged(target.name))
         self.runs_soon(target.name)
@@ -220,6 +228,36 @@ class Session:
         state.prom = source
         self.scheduler.every(f"prom:{target.name}", self.settings.prometheus_interval,
                              lambda: feed.poll(source), first=0.0)
+        self._start_archiving(state)
+
+    def _start_archiving(self, state: ContextState) -> None:
+        """CNPG's WAL archiver metrics for the CNPG pane, from the same Prometheus (its own client: the p99 poll
+        and this one may run at the same moment), every ``ARCHIVER_SECONDS`` and soon after the clusters change."""
+        from cockpit.feeds import ARCHIVER_SECONDS, ArchivingFeed
+        from cockpit.sources.cnpg import ARCHIVER_QUERY
+        from cockpit.sources.prometheus import PrometheusSource
+
+        target = state.target
+        # the query given here is only what fetch() would ask; the feed asks its own with instant()
+        source = PrometheusSource(target.prometheus_url, ARCHIVER_QUERY, slo_seconds=self.settings.slo)
+        feed = ArchivingFeed(target.name, clock=self.clock)
+        state.archiving = (feed, source)
+
+        def tick() -> None:
+            delay = ARCHIVER_SECONDS
+            try:
+                delay = feed.poll(source, state.feeds)
+            finally:  # a crash is reported by the scheduler; the poll goes on
+                self.scheduler.later(f"archiving:{target.name}", delay, tick)
+
+        self.scheduler.later(f"archiving:{target.name}", 0.0, tick)
+
+    def _archiving_soon(self, state: ContextState) -> None:
+        """The CNPG clusters in view changed (listed, one created by a PITR run): read their metrics now."""
+        archiving = state.archiving
+        if archiving is not None:
+            feed, source = archiving
+            self.scheduler.later(f"archiving-soon:{state.target.name}", 0.1, lambda: feed.poll(source, state.feeds))
 
     def _crashed(self, name: str, err: BaseException, delay: float) -> None:
         """A background task raised: say it where it shows (the pane of a watch) and let the scheduler restart it."""
@@ -559,7 +597,16 @@ class Session:
                 log.warning("no S3 client: %s", err)
         for key, value in self._extra_env().items():
             setattr(env, key, value)
+        env.cnpg_archiving = lambda namespace, name: self._cnpg_archiving(context, namespace, name)
         return env
+
+    def _cnpg_archiving(self, context: str, namespace: str, name: str) -> Any:
+        """The WAL archiving state the CNPG pane shows for one cluster (from its archiver metrics), or None."""
+        data = self.current(context, "cnpg")
+        for cluster in getattr(data, "clusters", ()):
+            if cluster.name == name and (not namespace or cluster.namespace == namespace):
+                return cluster.archiving
+        return None
 
     def _extra_env(self) -> dict[str, Any]:
         """Settings builders read that ActionEnv carries under the same name (the flag admin API, ...)."""
@@ -568,7 +615,8 @@ class Session:
         from cockpit.actions.registry import ActionEnv
 
         fields = {field.name for field in dc.fields(ActionEnv)} - {"kube", "s3_client", "s3_endpoint",
-                                                                   "gitops_repo", "kubeconfig", "username", "clock"}
+                                                                   "gitops_repo", "kubeconfig", "username", "clock",
+                                                                   "cnpg_archiving"}
         return {name: getattr(self.settings, name) for name in fields if getattr(self.settings, name, None)}
 
     def wait_connected(self, context: str, timeout: float) -> bool:

@@ -86,6 +86,24 @@ def archiver_query(namespace: str, cluster: str) -> str:
     return ARCHIVER_QUERY.format(namespace=_promql_string(namespace), cluster=_promql_regex(cluster))
 
 
+def archivers_query(namespace: str, clusters: Any) -> str:
+    """:data:`ARCHIVER_QUERY` for several clusters of one namespace at once (the pod regex an alternation of each
+    cluster's ``<cluster>-[0-9]+``); split the answer with :func:`samples_of`."""
+    names = [str(name) for name in clusters]
+    if len(names) == 1:
+        return archiver_query(namespace, names[0])
+    alternation = "|".join(re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", name) + "-[0-9]+" for name in names)
+    return ('{__name__=~"cnpg_pg_stat_archiver_(last_archived_time|last_failed_time|failed_count'
+            f'|seconds_since_last_archival)",namespace="{_promql_string(namespace)}",'
+            f'pod=~"{_promql_string("(" + alternation + ")")}"}}')
+
+
+def samples_of(samples: dict[str, "ArchiverSample"], cluster: str) -> dict[str, "ArchiverSample"]:
+    """The samples of one cluster's instance pods (``<cluster>-<serial>``) out of a several-cluster answer."""
+    pattern = re.compile(re.escape(cluster) + r"-[0-9]+")
+    return {pod: sample for pod, sample in samples.items() if pattern.fullmatch(pod)}
+
+
 def archiver_metric_query(metric: str, namespace: str, cluster: str) -> str:
     if metric not in ARCHIVER_METRICS:
         raise ValueError(f"not an archiver metric: {metric}")

@@ -79,8 +79,12 @@ OBJECT_STORES = Resource("barmancloud.cnpg.io", "v1", "objectstores", "ObjectSto
 VELERO_BACKUPS = Resource("velero.io", "v1", "backups", "Backup", product="Velero")
 VELERO_SCHEDULES = Resource("velero.io", "v1", "schedules", "Schedule", product="Velero")
 VELERO_RESTORES = Resource("velero.io", "v1", "restores", "Restore", product="Velero")
+VELERO_LOCATIONS = Resource("velero.io", "v1", "backupstoragelocations", "BackupStorageLocation", product="Velero")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False, product="Kubernetes")
 SECRETS = Resource("", "v1", "secrets", "Secret", product="Kubernetes")
+PODS = Resource("", "v1", "pods", "Pod", product="Kubernetes")
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+                namespaced=False, product="Kubernetes")
 
 
 # --------------------------------------------------------------------------- kubeconfig
@@ -202,6 +206,7 @@ class KubeContext:
         deadline: Deadline | None = None,
         seconds: float | None = None,
         limit: int | None = None,
+        accept: str | None = None,
     ) -> Any:
         """Send one request with the context's credentials; return parsed JSON (or the raw response if stream).
 
@@ -218,7 +223,7 @@ class KubeContext:
             with limits.using(deadline):
                 raw = self._send(method, path, query=query, body=body, content_type=content_type, timeout=timeout,
                                  stream=stream, deadline=deadline,
-                                 limit=limits.MAX_OBJECT_BYTES if limit is None else limit)
+                                 limit=limits.MAX_OBJECT_BYTES if limit is None else limit, accept=accept)
         finally:
             if own:
                 deadline.close()
@@ -231,11 +236,11 @@ class KubeContext:
 
     def _send(self, method: str, path: str, *, query: list[tuple[str, Any]] | None, body: Any,
               content_type: str | None, timeout: tuple[float, float] | float | None, stream: bool,
-              deadline: Deadline, limit: int, what: str = "") -> Any:
+              deadline: Deadline, limit: int, what: str = "", accept: str | None = None) -> Any:
         """The raw body (bytes), or the response if ``stream``; within ``deadline`` (current in this thread)."""
         if timeout is None:
             timeout = (CONNECT_TIMEOUT, READ_TIMEOUT)
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept or "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
         deadline.check()
@@ -440,16 +445,142 @@ def map_error(err: Exception, *, method: str = "GET", path: str = "", server: st
 def describe_list_error(err: SourceError, resource: Resource, namespace: str | None) -> SourceError:
     where = f" in {namespace}" if resource.namespaced and namespace else ""
     if err.kind is ErrorKind.NOT_FOUND:
-        return SourceError(
-            ErrorKind.MISSING,
-            f"{resource.product or resource.group} not installed in this cluster (no {resource.full_name} API)",
-            status=404,
-        )
+        return SourceError(ErrorKind.MISSING, missing_words(resource), status=404)
     if err.kind in (ErrorKind.FORBIDDEN, ErrorKind.AUTH) and err.status in (401, 403):  # not a credential plugin
         verb = "list"
         return SourceError(err.kind, f"{err.message.split(':')[0]}: cannot {verb} {resource.full_name}{where}",
                            status=err.status)
     return err
+
+
+# --------------------------------------------------------------------------- discovery
+
+# What kubectl (client-go) sends for /apis: aggregated discovery (every group, version and resource in one answer,
+# Kubernetes 1.26+), else the legacy APIGroupList, which then needs one request per group-version.
+DISCOVERY_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+                    "application/json")
+DISCOVERY_SECONDS = 15.0  # total for one discovery document
+BUILTIN_GROUPS = frozenset({"", "apps"})  # every conformant cluster serves these: never asked about
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Which of the resources asked about the API server serves (client-go's discovery, for a handful of kinds).
+
+    ``served`` and ``missing`` split the resources that could be decided; a resource in neither is unknown (its
+    group's document could not be read), and so is everything when ``error`` is set: an unknown resource is
+    watched, and its watch finds out.  ``requests`` counts what discovery sent."""
+
+    served: frozenset[Resource] = frozenset()
+    missing: frozenset[Resource] = frozenset()
+    error: SourceError | None = None
+    requests: int = 0
+    aggregated: bool = False  # the server answered with aggregated discovery (one request)
+
+    def serves(self, resource: Resource) -> bool | None:
+        """True / False, or None when discovery could not tell."""
+        if resource in self.served:
+            return True
+        if resource in self.missing:
+            return False
+        return None
+
+
+def missing_words(resource: Resource) -> str:
+    """"Velero not installed in this cluster (no backups.velero.io API)": what a pane says about an absent API."""
+    return f"{resource.product or resource.group} not installed in this cluster (no {resource.full_name} API)"
+
+
+def discover(ctx: KubeContext, resources: Any) -> Discovery:
+    """Ask the API server which of ``resources`` it serves: ``/apis`` once (aggregated discovery when the server
+    has it), else ``/apis/<group>/<version>`` for each group-version asked about that ``/apis`` lists.
+
+    The core group and ``apps`` are always served and never asked about.  Never raises: a failure is
+    ``Discovery.error`` (everything then unknown) or leaves that group's resources unknown.  Blocking."""
+    wanted = list(dict.fromkeys(resources))
+    served = {r for r in wanted if r.group in BUILTIN_GROUPS}
+    asked = [r for r in wanted if r.group not in BUILTIN_GROUPS]
+    if not asked:
+        return Discovery(frozenset(served))
+    requests = 1
+    try:
+        document = ctx.request("GET", "/apis", accept=DISCOVERY_ACCEPT, seconds=DISCOVERY_SECONDS)
+    except SourceError as err:
+        return Discovery(frozenset(served), error=err, requests=requests)
+    if not isinstance(document, dict):
+        return Discovery(frozenset(served), requests=requests,
+                         error=SourceError(ErrorKind.BAD_DATA, "malformed discovery answer from the Kubernetes API"))
+    missing: set[Resource] = set()
+    if document.get("kind") == "APIGroupDiscoveryList":
+        listed = aggregated_resources(document)
+        for resource in asked:
+            (served if resource.plural in listed.get((resource.group, resource.version), ()) else missing).add(
+                resource)
+        return Discovery(frozenset(served), frozenset(missing), requests=requests, aggregated=True)
+    if document.get("kind") != "APIGroupList":
+        return Discovery(frozenset(served), requests=requests,
+                         error=SourceError(ErrorKind.BAD_DATA, "the Kubernetes API answered /apis with "
+                                                               f"{clean_word(document.get('kind'))}"))
+    versions = legacy_group_versions(document)
+    by_version: dict[tuple[str, str], list[Resource]] = {}
+    for resource in asked:
+        if (resource.group, resource.version) in versions:
+            by_version.setdefault((resource.group, resource.version), []).append(resource)
+        else:
+            missing.add(resource)
+    for (group, version), group_resources in by_version.items():
+        requests += 1
+        try:
+            answer = ctx.request("GET", f"/apis/{group}/{version}", seconds=DISCOVERY_SECONDS)
+        except SourceError as err:
+            if err.kind is ErrorKind.NOT_FOUND:  # the group-version went away between the two requests
+                missing.update(group_resources)
+            continue  # unknown: the watches will tell
+        names = resource_names(answer)
+        for resource in group_resources:
+            (served if resource.plural in names else missing).add(resource)
+    return Discovery(frozenset(served), frozenset(missing), requests=requests)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def aggregated_resources(document: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
+    """``{(group, version): resource names}`` from an ``APIGroupDiscoveryList`` (apidiscovery.k8s.io v2/v2beta1)."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for group in _dicts(document.get("items")):
+        meta = group.get("metadata") if isinstance(group.get("metadata"), dict) else {}
+        name = meta.get("name") if isinstance(meta.get("name"), str) else ""
+        for version in _dicts(group.get("versions")):
+            if not isinstance(version.get("version"), str):
+                continue
+            names = frozenset(entry["resource"] for entry in _dicts(version.get("resources"))
+                              if isinstance(entry.get("resource"), str))
+            out[(name, version["version"])] = names
+    return out
+
+
+def legacy_group_versions(document: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """``{(group, version)}`` an ``APIGroupList`` lists."""
+    found: set[tuple[str, str]] = set()
+    for group in _dicts(document.get("groups")):
+        name = group.get("name")
+        if not isinstance(name, str):
+            continue
+        for version in _dicts(group.get("versions")):
+            if isinstance(version.get("version"), str):
+                found.add((name, version["version"]))
+    return frozenset(found)
+
+
+def resource_names(document: Any) -> frozenset[str]:
+    """Resource names (no subresources) of an ``APIResourceList``."""
+    if not isinstance(document, dict):
+        return frozenset()
+    return frozenset(entry["name"] for entry in _dicts(document.get("resources"))
+                     if isinstance(entry.get("name"), str) and "/" not in entry["name"])
 
 
 # --------------------------------------------------------------------------- list + watch
@@ -475,7 +606,7 @@ class Backoff:
 class WatchState:
     """What a watch is doing, for the pane's freshness line."""
 
-    phase: str  # listing | connected | relisting | retrying | idle | stopped
+    phase: str  # listing | connected | relisting | retrying | idle | missing | stopped
     error: SourceError | None = None
     retry_in: float = 0.0
     synced: bool = False  # the cache holds a complete list
@@ -490,6 +621,11 @@ class ResourceWatch:
 
     Objects the server sends whose ``kind``/``apiVersion`` is not the resource's are dropped and counted in
     ``dropped``; the first one makes ``on_state`` hear a state whose ``note`` says so (and later states keep it).
+
+    An API the server does not serve is never asked again and again: a 404 on the list or the watch (the CRD is
+    not installed, or was removed) *parks* the watch -- phase ``missing``, an empty cache, no request -- and tells
+    ``on_missing`` (the owner then runs discovery); :meth:`mark_missing` parks it from outside (discovery said
+    so), :meth:`mark_present` wakes it to list again.
     """
 
     def __init__(
@@ -504,6 +640,7 @@ class ResourceWatch:
         on_state: Callable[[WatchState], None] = lambda state: None,
         watch_seconds: int | None = None,
         backoff: Backoff | None = None,
+        on_missing: Callable[[SourceError], None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.resource = resource
@@ -527,6 +664,8 @@ class ResourceWatch:
         self._gone = False  # the last stream ended with a 410 ERROR event
         self._events = 0  # ADDED/MODIFIED/DELETED events on the last stream
         self.last_lines: limits.LineReader | None = None  # the last stream's line reader (its counters)
+        self.on_missing = on_missing
+        self._missing: SourceError | None = None  # parked: the API is not served (MISSING words)
 
     def on_state(self, state: WatchState) -> None:
         if self.note and not state.note:
@@ -545,6 +684,30 @@ class ResourceWatch:
             if selector == self._label_selector:
                 return
             self._label_selector = selector
+            self._generation += 1
+        self._interrupt()
+
+    @property
+    def missing(self) -> SourceError | None:
+        """Why the watch is parked (the API is not served), or None."""
+        return self._missing
+
+    def mark_missing(self, error: SourceError | None = None) -> None:
+        """Park: the API is not served (discovery said so).  No request is sent until :meth:`mark_present`."""
+        error = error or SourceError(ErrorKind.MISSING, missing_words(self.resource), status=404)
+        with self._lock:
+            if self._missing is not None:
+                return
+            self._missing = error
+            self._generation += 1
+        self._interrupt()
+
+    def mark_present(self) -> None:
+        """The API is served (again): list it and watch."""
+        with self._lock:
+            if self._missing is None:
+                return
+            self._missing = None
             self._generation += 1
         self._interrupt()
 
@@ -589,9 +752,19 @@ class ResourceWatch:
         resource_version = ""
         synced = False
         gone_after_list = 0  # 410s in a row on watches started from a fresh list
+        parked = False
         while not (self._stopped.is_set() or cancelled()):
             with self._lock:
-                selector, generation = self._label_selector, self._generation
+                selector, generation, missing = self._label_selector, self._generation, self._missing
+            if missing is not None:
+                if not parked:  # say it once; then wait without a request until told the API is back
+                    parked, resource_version, synced = True, "", False
+                    self.cache = {}
+                    self.backoff.reset()
+                    self.on_state(WatchState("missing", error=missing))
+                self._sleep(5.0)
+                continue
+            parked = False
             if selector is None:
                 self.on_state(WatchState("idle"))
                 self._sleep(5.0)
@@ -623,6 +796,15 @@ class ResourceWatch:
                     break
                 if generation != self._generation:
                     resource_version = ""
+                    continue
+                if err.kind in (ErrorKind.MISSING, ErrorKind.NOT_FOUND):
+                    # the API is not served (a list's 404 is MISSING already; a watch's is a plain 404): park
+                    if err.kind is ErrorKind.NOT_FOUND:
+                        err = describe_list_error(err, self.resource, self.namespace)
+                    with self._lock:
+                        self._missing = err
+                    if self.on_missing is not None:
+                        self.on_missing(err)
                     continue
                 if err.kind is ErrorKind.GONE:
                     resource_version = ""  # too old: relist at once (the watch history moved on)

@@ -248,6 +248,21 @@ class PrometheusSource:
             evaluated_at=now,
         )
 
+    def instant(self, query: str, now: datetime) -> list[Any]:
+        """Any other instant query on the same server, bounded the same way (timeout, answer size): the raw
+        ``data.result`` list (``[{"metric": {...}, "value": [ts, "v"]}, ...]``).  Raises ``SourceError``.
+
+        The CNPG pane reads CloudNativePG's archiver metrics with it (``cockpit.feeds.ArchivingFeed``)."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware (UTC)")
+        client = self.connect()
+        params = {"time": f"{now.timestamp():.3f}", "timeout": _seconds(self.timeout)}
+        result = self._call(lambda: client.custom_query(query, params=params))
+        if not isinstance(result, list):
+            raise SourceError(ErrorKind.BAD_DATA, f"Prometheus at {self._shown_url} sent an answer of an "
+                                                  "unexpected shape")
+        return result
+
     # ------------------------------------------------------------------ helpers
 
     def _parse(self, parser: Callable[[Any], _T], result: Any) -> _T:
