@@ -41,6 +41,7 @@ REQUEST_SECONDS = 30.0  # total for one get/patch/create/review: connect + heade
 LIST_SECONDS = 120.0  # total for one list, all its pages
 WATCH_SLACK = 30.0  # a watch stream may last watch_seconds + this, then it is cut and resumed
 MAX_ERROR_BODY = 1024 * 1024  # an error answer (a Status) is read up to this much, the rest dropped
+POOL_SIZE = 32  # connections kept per context: its watches (one each) plus reads and writes
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ class KubeContext:
             raise ConfigError(f"kubeconfig {path}, context '{name}': {type(err).__name__}: "
                               f"{kubeauth.config_words(str(err))}") from None
         cfg.retries = False  # a refused connection is an answer: say so at once instead of retrying silently
+        # every watch holds a connection for its whole stream (a dozen per context), and requests need more: the
+        # client's default (5 per CPU) would discard and reopen connections all the time on a small bastion
+        cfg.connection_pool_maxsize = max(int(cfg.connection_pool_maxsize or 0), POOL_SIZE)
         api_client = client.ApiClient(configuration=cfg)
         bound_pool_manager(api_client.rest_client.pool_manager)
         user, namespace = "", None
@@ -785,7 +789,8 @@ class ResourceWatch:
                         self.cache = {_key(item): item for item in items}
                         synced = True
                         self.on_change(dict(self.cache))
-                    self.on_state(WatchState("connected", synced=True))
+                    # "connected" is said by _follow once the server has answered the watch, not before: a watch
+                    # request that hangs must not read as live
                     resource_version = self._follow(selector, resource_version, generation, cancelled)
                 if self._gone:
                     raise SourceError(ErrorKind.GONE, "410 Gone: resourceVersion too old", status=410)
@@ -858,6 +863,7 @@ class ResourceWatch:
                 deadline=deadline,
             )
             self._response = response
+            self.on_state(WatchState("connected", synced=True))
             reader = limits.LineReader(limits.MAX_WATCH_EVENT_BYTES,
                                        f"watch event from the Kubernetes API at {server} ({self.resource.full_name})")
             self.last_lines = reader
