@@ -14,7 +14,8 @@ Every figure the issue names, each the median of several runs, with its target:
 * **steady-state load**: Kubernetes requests per minute counted at the emulator (polling requests, i.e. anything
   but a watch, must be zero; watch re-establishments are shown apart) and Prometheus queries per minute from
   Prometheus's own request counter, over a window (5 minutes; ``--quick`` shortens it) while the platform churns
-  lightly (a new Velero backup every 15 s, like hourly backups for 250 tenants).
+  lightly (a new Velero backup every 15 s, like hourly backups for 250 tenants).  Then once more (at most 2 minutes)
+  on the same cluster without the Barman Cloud ObjectStore and Velero Schedule APIs: still no polling.
 * **keystroke → confirmation modal** and **confirm → request at the emulator**: ``2`` then ``a`` (abort) written to
   the pty; the child reports when the modal has been painted; ``y`` written; the emulator records the PATCH.
 * **a change to a pane holding 10 000 rows**: a new backup seeded into the emulator; the child reports when the
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 NOT_MEASURED = "not measured yet"
+ABSENT_APIS = ("objectstores.barmancloud.cnpg.io", "schedules.velero.io")  # the second steady-state case
 # What holds back a figure that misses its target, as found on this code (shown in the README for misses only).
 LIMITS: dict[str, str] = {
     "populated_vs_floor": "the slowest list (every Backup) is only the start: parsing 10 000 backups takes about "
@@ -790,7 +792,7 @@ class Bench:
             self.add(Figure("kube_polling", "Kubernetes polling requests/min at steady state (non-watch)",
                             len(polling) / minutes, "/min", "0", 0,
                             note=f"{end - start:.0f} s window at the emulator; watch re-establishments "
-                                 f"{len(watches) / minutes:.1f}/min (server-side timeout 60 s × 8 watches)"))
+                                 f"{len(watches) / minutes:.1f}/min (server-side timeout 60 s, one per watch)"))
             self.add(Figure("prom_queries", "Prometheus queries/min at steady state", queries / minutes, "/min",
                             "≤ 4/min", 4, note="Prometheus's own request counter (instant + range)"))
             cpu = self.details["steady"]["cpu_percent"]
@@ -805,6 +807,37 @@ class Bench:
         self.add(Figure("rss", "peak RSS of the cockpit process", max(rss) if rss else None, "MiB", "≤ 150 MiB", 150,
                         note="VmHWM, the largest over every run (the steady-state run included)"
                              + (f"; recording off: {off:.0f} MiB" if off else "")))
+
+    def measure_steady_absent(self) -> None:
+        """The same steady state on a cluster without the Barman Cloud ObjectStore and Velero Schedule APIs: their
+        watches are parked by discovery (the panes say so) and nothing asks for them again."""
+        kube = self.platform.kube
+        for name in ABSENT_APIS:
+            kube.uninstall(name)  # as `kubectl delete crd`: its objects go, discovery stops listing it
+        window = min(self.window, 120.0)
+        self.log(f"steady state without {', '.join(ABSENT_APIS)}: {window:g}s window")
+        launch = self.launch()
+        try:
+            launch.wait_for("populated", 120)
+            time.sleep(2.0 if self.quick else 10.0)
+            start = time.time()
+            time.sleep(window)
+            end = time.time()
+            with kube._requests_lock:
+                records = [r for r in kube.requests if start <= r.time < end]
+                asked = [r for r in kube.requests if r.time >= launch.launched
+                         and r.path.endswith(("/objectstores", "/schedules"))]
+            polling = [r for r in records if not r.watch]
+            minutes = (end - start) / 60
+            self.details["steady_absent"] = {"window_s": round(end - start, 1), "absent": list(ABSENT_APIS),
+                                             "polling_requests": [f"{r.method} {r.path}" for r in polling][:20],
+                                             "requests_for_absent_apis": len(asked)}
+            self.add(Figure("kube_polling_absent", "Kubernetes polling requests/min at steady state, ObjectStore "
+                            "and Schedule APIs absent", len(polling) / minutes, "/min", "0", 0,
+                            note=f"{end - start:.0f} s window; {len(asked)} requests for the absent APIs since "
+                                 "launch (discovery parks their watches; their CRDs are watched by name)"))
+        finally:
+            launch.stop()
 
     # -- replay ----------------------------------------------------------------------------------------------
 
@@ -860,8 +893,9 @@ class Bench:
         self.measure_launches(floor, kubectl)
         self.measure_steady()
         self.measure_replay()
+        self.measure_steady_absent()  # last: it removes two APIs (and their objects) from the cluster
         order = ["first_frame", "populated", "floor", "kubectl", "populated_vs_floor", "populated_vs_kubectl",
-                 "floor_vs_kubectl", "kube_polling", "prom_queries", "modal", "confirm", "pane_update", "rss",
+                 "floor_vs_kubectl", "kube_polling", "kube_polling_absent", "prom_queries", "modal", "confirm", "pane_update", "rss",
                  "replay_open", "replay_seek", "cpu"]
         return sorted(self.figures, key=lambda fig: order.index(fig.key) if fig.key in order else len(order))
 

@@ -101,6 +101,7 @@ class ContextFeeds:
         self._backups = ParsedBackups()
         self.discovery: Any = None  # the last cockpit.sources.kube.Discovery
         self._discovered_at = 0.0  # time.monotonic() of the last discovery
+        self._missing_at = -REDISCOVER_GAP  # when the last discovery asked for by a 404 runs
         self.crd_watches: dict[str, Any] = {}  # CRD name -> its ResourceWatch, while that API is missing
         self._crd_seen: dict[str, tuple[tuple[str, str], ...]] = {}
         self.crds_unwatchable = ""  # why CRDs cannot be watched ("" = they can, or not tried yet)
@@ -172,9 +173,14 @@ class ContextFeeds:
             self.later(f"discover:{self.context}:{why}", delay, self.discover)
 
     def _missing(self, error: SourceError) -> None:
-        """A watch met a 404 (its API went away, or never was): look at discovery again, at most every so often."""
-        since = time.monotonic() - self._discovered_at
-        self._rediscover(max(0.5, REDISCOVER_GAP - since), "soon")
+        """A watch met a 404 (its API went away, or never was): look at discovery again -- at once the first time,
+        then at most every :data:`REDISCOVER_GAP` (a server whose discovery lists an API that answers 404 would
+        otherwise have the watch and discovery take turns)."""
+        now = time.monotonic()
+        with self._lock:
+            delay = max(0.2, self._missing_at + REDISCOVER_GAP - now)
+            self._missing_at = now + delay
+        self._rediscover(delay, "soon")
 
     def _follow_crds(self, found: Any) -> None:
         """Watch, by name, the CRD of every missing custom API (and stop watching those now served)."""
