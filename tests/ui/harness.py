@@ -53,10 +53,20 @@ def all_populated(app: CockpitApp) -> bool:
     return True
 
 
+def fully_fed(app: CockpitApp) -> bool:
+    """The parts that arrive a moment after the panes: the rollout's pods, the CNPG clusters' WAL archiving."""
+    dash = app.dashboard.active()
+    rollout = dash.pane("rollout").snapshot.data
+    cnpg = dash.pane("cnpg").snapshot.data
+    return (rollout is None or rollout.pods_watched) and \
+        (cnpg is None or all(cluster.archiving is not None for cluster in cnpg.clusters))
+
+
 async def settle(pilot) -> None:
     """All six panes populated and the decision tree evaluated on gathered evidence (deterministic screens)."""
     app = pilot.app
     await wait_for(pilot, lambda: all_populated(app), what="all six panes populated")
+    await wait_for(pilot, lambda: fully_fed(app), what="pods and WAL archiving")
     session = app.session
     await wait_for(pilot, lambda: all(session.gathered(t.name) is not None and not session.evidence_pending(t.name)
                                       for t in app.targets), what="the decision evidence")
