@@ -464,6 +464,9 @@ class ContextFeeds:
         from cockpit.sources.analysis import runs_for_rollout
 
         rollout = self._rollout
+        runs_missing = self.tracks["analysisruns"].error
+        if runs_missing is not None and runs_missing.kind is ErrorKind.MISSING:  # no Argo Rollouts: say that
+            return PaneSnapshot("analysis", self.context, None, FeedStatus(FeedState.MISSING, error=str(runs_missing)))
         if rollout is None:
             rollout_status = self.snapshots.get("rollout")
             words = "waiting for the Rollout"
@@ -577,7 +580,7 @@ TRACK_PANES: dict[str, tuple[str, ...]] = {
     "rollouts": ("rollout",),
     "replicasets": ("rollout",),
     "pods": ("rollout",),
-    "analysisruns": ("analysis",),
+    "analysisruns": ("analysis",),  # and, through the Rollout, from "rollout" (_set_rollout)
     "clusters": ("cnpg",),
     "objectstores": ("cnpg",),
     "backups": ("velero",),

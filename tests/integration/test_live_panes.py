@@ -70,6 +70,16 @@ class Live:
                                           for p in panes or ("argocd", "rollout", "analysis", "cnpg", "velero")))
         return self
 
+    def steady(self) -> float:
+        """Wait for the steady state (every watch connected or parked, no evidence gathering pending); its start."""
+        state = self.session.contexts[DEMO_CONTEXT]
+        wait_for("the steady state", lambda: state.feeds is not None
+                 and all(t.phase in ("connected", "missing", "idle") for t in state.feeds.tracks.values())
+                 and self.session.gathered(DEMO_CONTEXT) is not None
+                 and not self.session.evidence_pending(DEMO_CONTEXT))
+        time.sleep(0.3)  # a gather started just now
+        return time.time()
+
     def requests(self, since: float, *, watch: bool | None = None) -> list[Any]:
         with self.kube._requests_lock:
             records = list(self.kube.requests)
@@ -114,7 +124,7 @@ def test_optional_apis_absent_leave_the_panes_live_and_are_never_asked_for(live:
     # nothing asked for them except discovery, and nothing polled at all once settled
     asked = [r.path for r in live.requests(0) if r.path.endswith(("/schedules", "/objectstores"))]
     assert asked == []
-    since = time.time()
+    since = live.steady()
     time.sleep(QUIET_SECONDS)
     assert [f"{r.method} {r.path}" for r in live.requests(since, watch=False)] == []
     # the missing CRDs are watched by name (that is how an install is noticed without polling)
@@ -131,7 +141,7 @@ def test_a_product_not_installed_says_so_and_sends_nothing(live: Live) -> None:
     assert velero.status.error == "Velero not installed in this cluster (no backups.velero.io API)"
     assert velero.snapshot.data is None
     live.settled()
-    since = time.time()
+    since = live.steady()
     time.sleep(QUIET_SECONDS)
     assert [f"{r.method} {r.path}" for r in live.requests(since, watch=False)] == []
     assert [r.path for r in live.requests(0) if "/velero.io/" in r.path] == []
@@ -146,7 +156,7 @@ def test_an_api_removed_while_watched_is_asked_once_then_found_again_when_instal
     assert live.entry("velero").state is FeedState.OK and live.entry("velero").snapshot.data.backups
     assert live.entry("velero").snapshot.data.schedules == ()
     time.sleep(0.5)  # the rediscovery the 404 asked for
-    since = time.time()
+    since = live.steady()
     time.sleep(QUIET_SECONDS)
     assert [r.path for r in live.requests(since) if r.path.endswith("/schedules")] == []
     assert [f"{r.method} {r.path}" for r in live.requests(since, watch=False)] == []

@@ -248,3 +248,14 @@ def test_samples_of_keeps_the_cluster_own_pods() -> None:
         for pod in ("a-1", "a-1-2", "ab-1", "a-b")])
     assert set(samples_of(samples, "a")) == {"a-1"}
     assert set(samples_of(samples, "a-1")) == {"a-1-2"}
+
+
+def test_argo_rollouts_not_installed_empties_both_of_its_panes_in_words() -> None:
+    feeds, emitted = _feeds()
+    feeds._state("rollouts")(_state("missing", _missing(k.ROLLOUTS)))
+    feeds._state("analysisruns")(_state("missing", _missing(k.ANALYSIS_RUNS)))
+    for pane in ("rollout", "analysis"):
+        snap = emitted.last(pane)
+        assert snap.status.state is FeedState.MISSING and snap.data is None
+        assert snap.status.error.startswith("Argo Rollouts not installed in this cluster (no ")
+    assert feeds.watches["pods"].label_selector is None  # nothing to narrow to: the pod watch stays idle
