@@ -89,10 +89,27 @@ class Outcomes:
         self.session.record_event("marker", marker_payload("action-done", at=now, action=action.name,
                                                             text=f"{action.verb} {action.kind} {action.target}"),
                                   context=context)
+        if action.name == "cnpg.recover":
+            self._rpo_markers(context, detail.get("target_time", ""), action.target)
         if action.name in MITIGATING:
             self.start_verifying(context, action.name, MITIGATING[action.name], now)
         self.session.evidence_soon(context)
         self.session.refresh_decision(context)
+
+    def _rpo_markers(self, context: str, target_text: str, cluster: str) -> None:
+        """The two points the drill report measures the RPO between: the time the data was restored to, and the
+        bad mutation (the bad release's deploy, which ran its migration)."""
+        from cockpit.recording.format import marker_payload
+        from cockpit.timefmt import parse_time
+
+        target = parse_time(target_text)
+        if target is not None:
+            self.session.record_event("marker", marker_payload("recovery-target", at=target, tool="cnpg",
+                                                               text=f"PITR of {cluster}"), context=context)
+        bad = _bad_deploy_time(self.decision_app(context))
+        if bad is not None:
+            self.session.record_event("marker", marker_payload(
+                "bad-mutation", at=bad, text="the bad release's deploy (its migration ran then)"), context=context)
 
     def run_finished(self, context: str, run: Any) -> None:
         """A runbook ended DONE: a PITR run is the data layer rolled back."""
