@@ -112,6 +112,7 @@ class Session:
         self.outcomes = Outcomes(self)
         self.runs: dict[tuple[str, str], Any] = {}  # (context, runbook) -> RunbookRun
         self.replay: Any = None  # a cockpit.session.replay.ReplayFeed when this session replays a recording
+        self.resumed: list[tuple[str, str]] = []  # (context, runbook) runs taken over from an earlier recording
         self._lock = threading.RLock()
         self._gateway: Any = None
         self._stale: frozenset[str] = frozenset()

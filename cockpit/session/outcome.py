@@ -87,6 +87,7 @@ class Outcomes:
         from cockpit.recording.format import marker_payload
 
         self.session.record_event("marker", marker_payload("action-done", at=now, action=action.name,
+                                                            target=action.target, detail=detail,
                                                             text=f"{action.verb} {action.kind} {action.target}"),
                                   context=context)
         if action.name == "cnpg.recover":
@@ -129,9 +130,31 @@ class Outcomes:
 
                 self.session.record_event("marker", marker_payload(
                     "data-rolled-back", at=self.session.clock.now(), runbook=run.runbook.id,
+                    target=target.isoformat(), cluster=str(run.inputs.get("cluster") or ""),
                     text=f"data layer rolled back to {target.isoformat()}"), context=context)
         self.session.evidence_soon(context)
         self.session.refresh_decision(context)
+
+    def restore(self, context: str, markers: list[Any]) -> None:
+        """What an earlier session of this incident did (resuming from its recording): its own rollbacks and a
+        completed data rollback keep steering the tree."""
+        from cockpit.timefmt import parse_time
+
+        for event in markers:
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            name = payload.get("name")
+            if name == "action-done" and payload.get("action") == "argocd.rollback":
+                detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else {}
+                done = Done(event.at, "argocd.rollback", "code", str(payload.get("target", "")),
+                            {"revision": str(detail.get("revision") or ""),
+                             "revisions": tuple(str(r) for r in detail.get("revisions") or ())})
+                with self._lock:
+                    self.done.setdefault(context, []).append(done)
+            elif name == "data-rolled-back":
+                target = parse_time(payload.get("target"))
+                if target is not None:
+                    with self._lock:
+                        self.data_rollback[context] = (target, event.at, str(payload.get("cluster") or ""))
 
     def own_rollbacks(self, context: str) -> list[Done]:
         with self._lock:

@@ -27,6 +27,7 @@ class Runs:
         self._locks: dict[int, threading.RLock] = {}
         self._given: dict[int, set[str]] = {}  # run id -> inputs the person typed (never refilled)
         self._reported: set[int] = set()
+        self._inputs_recorded: dict[int, dict[str, str]] = {}
         self._guard = threading.Lock()
 
     # ------------------------------------------------------------------------------------------------ runs
@@ -89,6 +90,12 @@ class Runs:
                                detail=str(payload.get("detail", "")), runbook=runbook_id)
         session.emit(RunChanged(context, runbook_id))
 
+    def restore(self, run: Any, inputs: dict[str, str]) -> None:
+        """Inputs of a run resumed from a recording: kept as they were (never refilled by the cockpit)."""
+        with self._lock(run):
+            run.inputs.update({k: v for k, v in inputs.items() if v not in (None, "")})
+            self._given.setdefault(id(run), set()).update(inputs)
+
     def _lock(self, run: Any) -> threading.RLock:
         with self._guard:
             return self._locks.setdefault(id(run), threading.RLock())
@@ -112,6 +119,7 @@ class Runs:
         with self._lock(run):
             if run.state not in (RunState.DONE, RunState.ABORTED):
                 self._fill(run)
+                self._record_inputs(run)
             run.advance()  # (a finished run only records its end time)
             state = run.state
         session.emit(RunChanged(run.context, run.runbook.id))
@@ -121,6 +129,18 @@ class Runs:
             session.scheduler.later(f"run:{run.context}:{run.runbook.id}",
                                     _poll_seconds(session), lambda: self.advance(run))
         self._maybe_finished(run)
+
+    def _record_inputs(self, run: Any) -> None:
+        """The run's inputs into the recording whenever they change (a resumed run starts from them)."""
+        from cockpit.recording.format import marker_payload
+
+        now = {key: str(value) for key, value in run.inputs.items() if value not in (None, "")}
+        if self._inputs_recorded.get(id(run)) == now:
+            return
+        self._inputs_recorded[id(run)] = now
+        shown = ", ".join(f"{key}={value}" for key, value in now.items())
+        self.session.record_event("marker", marker_payload("run-inputs", runbook=run.runbook.id, inputs=now,
+                                                           text=shown[:300]), context=run.context)
 
     def _fill(self, run: Any) -> None:
         """Inputs the cockpit learned since the run started, for those the person has not typed and no started
