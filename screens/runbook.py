@@ -140,6 +140,11 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         self.query_one("#head", Static).update(self._head())
         self.query_one("#steps-table", Static).update(self._steps())
         self.query_one("#detail-text", Static).update(self._detail())
+        current = self.run.current if self.run is not None else None
+        if current is not None and current.index != getattr(self, "_shown_step", None):
+            self._shown_step = current.index
+            # keep the current step in view on a short terminal (the header row, then about a line a step)
+            self.query_one("#steps", VerticalScroll).scroll_to(y=max(0, current.index - 2), animate=False)
 
     def _head(self) -> Text:
         if self.run is None:
