@@ -311,9 +311,10 @@ class Outcomes:
                 out.append("migration pre-flight: not known yet (the evidence is still being gathered)")
         if name == "rollouts.promote":
             for run in session.current(context, "analysis") or ():
-                metric = run.failing_metric
+                metric = run.failing_metric or next((m for m in run.metrics if m.failed or m.error), None)
                 if metric is not None or run.phase in ("Failed", "Error", "Inconclusive"):
-                    what = f"metric {metric.name} {metric.phase}" if metric is not None else run.phase
+                    what = (f"metric {metric.name} {metric.phase or 'running'} ({metric.failed} failed, "
+                            f"{metric.error} errors)") if metric is not None else run.phase
                     out.append(f"analysis is not passing: AnalysisRun {run.name} {what} — promoting ships the "
                                "canary anyway")
             latency = session.current(context, "latency")

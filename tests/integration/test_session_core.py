@@ -91,3 +91,16 @@ def test_the_store_keeps_the_last_good_data_when_the_api_goes_away(session) -> N
     entry = wait_for("the error", lambda: (e := session.store.entry(DEMO_CONTEXT, "rollout"))
                      .state is FeedState.ERROR and e)
     assert entry.stale and entry.shown.name == "catalog"
+
+
+def test_promote_warns_when_the_analysis_fails_and_p99_is_over_the_slo(session) -> None:
+    session.start()
+    wait_for("the analysis and the p99", lambda: session.store.current(DEMO_CONTEXT, "analysis")
+             and session.store.current(DEMO_CONTEXT, "latency") is not None
+             and session.store.current(DEMO_CONTEXT, "latency").value is not None)
+    planned = session.plan_rollout_verb(DEMO_CONTEXT, "promote")
+    warnings = session.warnings(DEMO_CONTEXT, planned)
+    assert any(w.startswith("analysis is not passing: AnalysisRun catalog-") for w in warnings), warnings
+    assert any("over the 500 ms SLO" in w for w in warnings), warnings
+    abort = session.plan_rollout_verb(DEMO_CONTEXT, "abort")
+    assert not any("analysis is not passing" in w for w in session.warnings(DEMO_CONTEXT, abort))
