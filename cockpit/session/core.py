@@ -589,6 +589,8 @@ class Session:
         Raises ``ActionRefused`` (words for the person) or ``SourceError`` (a read the plan needed failed)."""
         from cockpit.actions.requests import ActionRefused
 
+        if not self.live:  # a replay or a mirror: nothing to build an action on, nothing is ever sent
+            raise ActionRefused(f"read-only: {self.why_read_only(context)}; nothing was sent")
         if self.live and not self.wait_connected(context, 10.0):
             state = self.contexts.get(context)
             reason = state.connect_error if state is not None else ""
