@@ -235,10 +235,11 @@ def lease_action(kube: Any, namespace: str, me: str, now: datetime, current: Lea
                               transitions=current.transitions + 1, resource_version=current.resource_version)
         write = kube_write(kube, LEASES, namespace, LEASE_NAME, method="PUT", body=body, content_type=JSON,
                            precondition=current.resource_version)
+    previous = who(current.holder) if current is not None else "?"
     words = {
         "acquire": ("take", f"{who(me)} takes the driver lease of {context} before writing"),
         "renew": ("renew", f"{who(me)} still drives {context}"),
-        "takeover": ("take over", f"{who(me)} takes over driving {context} from {who(current.holder) if current else '?'}"),
+        "takeover": ("take over", f"{who(me)} takes over driving {context} from {previous}"),
         "release": ("release", f"{who(me)} stops driving {context}"),
     }[kind]
     warnings: tuple[str, ...] = ()

@@ -406,7 +406,8 @@ class TimelineBuilder:
                 previous = known.get(item.name)
                 phase = item.phase or "New"
                 if old is None:
-                    if kind == "restore" and phase not in ("Completed",) or kind == "backup" and index == 0 and item.bad:
+                    notable = phase != "Completed" if kind == "restore" else index == 0 and item.bad
+                    if notable:
                         emit("velero", kind, f"Velero {kind} {item.name}: {phase}" +
                              (f" ({_short(item.failure_reason, 160)})" if item.failure_reason else ""))
                     continue

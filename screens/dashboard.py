@@ -115,6 +115,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         Binding("c", "next_context", "Next context", show=False),
         Binding("w", "recoverable", "Recoverable?", show=False),
         Binding("t", "tree", "Decision tree"),
+        Binding("l", "timeline", "Timeline"),
     ]
 
     DEFAULT_CSS = """
@@ -302,6 +303,12 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         from cockpit.screens.decision import DecisionScreen
 
         self.app.push_screen(DecisionScreen(self.session, dash.target.name))
+
+    def action_timeline(self) -> None:
+        """Everything the session saw and did, every layer, oldest first (from the recording)."""
+        from cockpit.screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.session))
 
     @on(RolloutPane.ActionRequested)
     def _rollout_action(self, event: RolloutPane.ActionRequested) -> None:

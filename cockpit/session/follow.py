@@ -63,6 +63,9 @@ class MirrorFeed(ReplayFeed):
         self.ended = False  # the recorder closed the file: nothing more will come
         self._decisions = {}
         self._decisions_seen = 0
+        self._info_seen = 0
+        self.person = ""  # who confirmed the recording's writes (its driver), from its audit records
+        self.last_step: dict[str, Any] | None = None  # the newest runbook step event (runbook progress)
         self._lock = threading.Lock()
 
     # -- following ---------------------------------------------------------------------------------------
@@ -86,6 +89,7 @@ class MirrorFeed(ReplayFeed):
                 return False
             self.player.refresh()
             self._load_new_decisions()
+            self._read_progress()
             self.ended = self.player.complete
             clock = self.session.clock
             if isinstance(clock, FollowClock):
@@ -137,15 +141,19 @@ class MirrorFeed(ReplayFeed):
         """Seconds since the newest row was shown (None before the first)."""
         return None if self.updated_at is None else time.monotonic() - self.updated_at
 
-    def driver(self) -> str:
-        """Who confirmed the recording's writes (the audit records' ``confirmed_by``): the person driving it."""
-        events = self.player.events_between(self.player.start, self.player.end, kinds=("audit",))
-        for event in reversed(events):
-            payload = event.payload if isinstance(event.payload, dict) else {}
-            who = payload.get("confirmed_by")
-            if isinstance(who, str) and who:
-                return who
-        return ""
+    def _read_progress(self) -> None:
+        """The newest runbook step and the person confirming writes, from the rows not read yet."""
+        while True:
+            events = self.player.events_after(self._info_seen, kinds=("step", "audit"))
+            for event in events:
+                self._info_seen = max(self._info_seen, event.id)
+                payload = event.payload if isinstance(event.payload, dict) else {}
+                if event.kind == "step":
+                    self.last_step = payload
+                elif isinstance(payload.get("confirmed_by"), str) and payload["confirmed_by"]:
+                    self.person = payload["confirmed_by"][:80]
+            if len(events) < 500:
+                return
 
 
 def mirror_session(settings: Any, player: Any, *, poll: float = POLL_SECONDS) -> Any:

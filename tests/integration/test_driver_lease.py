@@ -50,7 +50,8 @@ def platform(tmp_path: Path) -> Iterator[DemoPlatform]:
 
 
 @pytest.fixture
-def cockpits(platform: DemoPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Session]]:
+def cockpits(platform: DemoPlatform, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Session]]:
     settings = demo_settings(build_settings({"prometheus_interval": 0.5}), platform)
     for name, value in demo_environment(platform, settings).items():
         monkeypatch.setenv(name, value)

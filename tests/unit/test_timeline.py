@@ -97,7 +97,8 @@ def test_the_postmortem_stub_carries_the_cross_layer_timeline():
     with Player(BUNDLED) as player:
         stub = postmortem_stub(player)
     section = stub.split("## Cross-layer timeline (UTC)", 1)[1].split("## Forward fix", 1)[0]
-    assert "| 2026-11-28 01:49:52 (reported) | Argo CD | Argo CD bookstore-catalog-us-east deployed history #42" in section
+    deploy = "| 2026-11-28 01:49:52 (reported) | Argo CD | Argo CD bookstore-catalog-us-east deployed history #42"
+    assert deploy in section
     assert "| 2026-11-28 01:55:24 | p99 | p99 back under the SLO" in section
 
 
