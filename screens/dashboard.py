@@ -115,7 +115,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         Binding("c", "next_context", "Next context", show=False),
         Binding("w", "recoverable", "Recoverable?", show=False),
         Binding("t", "tree", "Decision tree"),
-        Binding("l", "timeline", "Timeline"),
+        Binding("l", "timeline", "Timeline", show=False),
     ]
 
     DEFAULT_CSS = """

@@ -149,12 +149,12 @@ class Session:
                                                              for name in self.contexts])
 
     def stop(self) -> None:
-        if self.drivers is not None:
-            self.drivers.stop()  # releases a lease this session holds (bounded)
         self.scheduler.stop()
         for state in self.contexts.values():
             if state.feeds is not None:
                 state.feeds.stop()
+        if self.drivers is not None:
+            self.drivers.stop()  # releases a lease this session holds (bounded), once nothing else runs
         if self.recorder is not None:
             try:
                 self.recorder.flush(timeout=2.0)
