@@ -135,8 +135,10 @@ class TimelineBuilder:
             events = self.player.events_after(self.seen)
             if not events:
                 last = self.player.last_id()
-                self.seen = max(self.seen, last) if last <= self.seen + 500 else self.seen
-                break
+                if last <= self.seen:
+                    break
+                self.seen = min(last, self.seen + 500)  # a page of unreadable rows (the player lists them): on
+                continue
             for event in events:
                 self.seen = max(self.seen, event.id)
                 try:
@@ -144,8 +146,6 @@ class TimelineBuilder:
                 except Exception as err:  # noqa: BLE001 - one odd row never loses the timeline
                     self._add(event.at, "session", "marker", f"row {event.id} could not be read for the timeline "
                               f"({type(err).__name__})", event.context, event=event.id)
-            if len(events) < 500:
-                break
         return len(self._entries) != before
 
     def entries(self, layers: Iterable[str] | None = None, context: str | None = None) -> list[Entry]:

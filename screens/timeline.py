@@ -74,16 +74,19 @@ class TimelineScreen(ReportsWorkerErrors, Screen):
     # -- building (a worker thread: the file is read there) ----------------------------------------------
 
     def _player(self) -> Any:
-        if self.session.replay is not None:
-            return self.session.replay.player
+        """A player of its own on the session's file (the live recording, the replayed or mirrored one): reading
+        the whole file here never disturbs the replay's or the mirror's place in it."""
         if self._own_player is None:
-            recorder = self.session.recorder
-            if recorder is None:
+            if self.session.replay is not None:
+                path = self.session.replay.player.path
+            elif self.session.recorder is not None:
+                path = self.session.recorder.path
+            else:
                 raise LookupError("this session is not recorded (--no-record): the timeline is built from the "
                                   "recording")
             from cockpit.recording.player import Player
 
-            self._own_player = Player(recorder.path)  # the live file, read-only beside the recorder
+            self._own_player = Player(path)  # read-only, beside the recorder or the replay
         return self._own_player
 
     @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
@@ -115,6 +118,9 @@ class TimelineScreen(ReportsWorkerErrors, Screen):
 
     def _head(self) -> None:
         from cockpit.timeline import LAYER_TITLES
+
+        if not self.is_mounted:
+            return
 
         head = Text()
         head.append("TIMELINE ", style="bold reverse")

@@ -202,3 +202,21 @@ def test_hostile_names_do_not_break_the_markdown_table(tmp_path):
     assert rows and all(len(re.split(r"(?<!\\)\|", line)) == 5 for line in rows)  # three cells, whatever the name
     assert "\x1b" not in markdown
     assert "\\| evil" in markdown
+
+
+def test_a_damaged_row_is_stepped_over(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "damaged.cockpit"
+    with incident(path) as rec:
+        for n in range(3):
+            rec.record("marker", marker_payload("note", text=f"note {n}"), at(10 + n), context=CTX)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE events SET payload = ? WHERE kind = 'marker' AND id = (SELECT min(id) FROM events "
+               "WHERE kind = 'marker')", (b"\x78\x9c garbage",))
+    db.commit()
+    db.close()
+    with Player(path) as player:
+        notes = [e.text for e in timeline.build(player) if e.what == "marker"]
+        assert notes == ["note: note 1", "note: note 2"]
+        assert player.damage and "unreadable" in player.damage
