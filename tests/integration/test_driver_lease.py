@@ -151,7 +151,8 @@ def test_two_cockpits_one_driver_and_a_confirmed_take_over(cockpits, platform, t
     bob_records = audit(tmp_path, "bob")
     assert [(r["action"], r["event"], r["outcome"]) for r in bob_records if r["action"] == "lease.takeover"] == [
         ("lease.takeover", "before", "sending"), ("lease.takeover", "after", "ok")]
-    alice_notes = [r for r in audit(tmp_path, "alice") if r.get("note") == "driver-lease"]
+    alice_notes = wait_for("alice's audit record of the hand-over", lambda: [
+        r for r in audit(tmp_path, "alice") if r.get("note") == "driver-lease"])
     assert len(alice_notes) == 1 and "bob@" in alice_notes[0]["instruction"]
     assert "took over" in alice_notes[0]["instruction"]
 
