@@ -174,17 +174,18 @@ class TimelineScreen(ReportsWorkerErrors, Screen):
     @work(thread=True, exclusive=True, group="timeline-export", exit_on_error=False)
     def action_export(self) -> None:
         from cockpit import timeline
-        from cockpit.session.files import write_beside
+        from cockpit.safefile import write_new_numbered
 
         if self.builder is None:
             return
         entries = self.builder.entries()
         player = self.builder.player
         path = Path(player.path)
-        try:
-            markdown = write_beside(path, ".timeline.md", timeline.to_markdown(
+        base = path.with_suffix("")
+        try:  # new files beside the recording, never over or through anything (-2, -3 when taken)
+            markdown = write_new_numbered(f"{base}.timeline.md", timeline.to_markdown(
                 entries, heading=f"## Timeline of {path.name}, UTC"))
-            exported = write_beside(path, ".timeline.json", timeline.to_json(entries, player) + "\n")
+            exported = write_new_numbered(f"{base}.timeline.json", timeline.to_json(entries, player) + "\n")
         except OSError as err:
             self.app.call_from_thread(notify_untrusted, self.app, f"cannot write beside {path}: {err} (try: cockpit "
                                       f"timeline {path} --json > timeline.json)", severity="error", timeout=10)
