@@ -76,10 +76,14 @@ class CockpitApp(App[int]):
 
         from cockpit.screens.dashboard import DashboardScreen
 
-        if self.session.replay is not None:
+        if getattr(self.session.replay, "follows", False):  # cockpit watch: a recording being written
+            from cockpit.screens.mirror import MirrorDashboardScreen
+
+            self.dashboard: DashboardScreen = MirrorDashboardScreen(self.session)
+        elif self.session.replay is not None:
             from cockpit.screens.replay import ReplayDashboardScreen
 
-            self.dashboard: DashboardScreen = ReplayDashboardScreen(self.session)
+            self.dashboard = ReplayDashboardScreen(self.session)
         else:
             self.dashboard = DashboardScreen(self.session)
         # modal pre-checks and person operations run in threads: a small pool of their own
@@ -163,6 +167,8 @@ class CockpitApp(App[int]):
                             lambda: self._on_dashboard(dashboard.action_next_context))
         yield SystemCommand("Decision tree", "Key t: which layer broke, with the evidence",
                             lambda: self._on_dashboard(dashboard.action_tree))
+        yield SystemCommand("Timeline", "Key l: everything the session saw and did, every layer, oldest first",
+                            lambda: self._on_dashboard(dashboard.action_timeline))
         if self.session.live:
             yield SystemCommand("Drill: exercise the next runbook in the rotation",
                                 "Recorded and timed; writes dr-drill-YYYY-MM.md when the run ends",

@@ -11,6 +11,7 @@ from cockpit import __version__
 from cockpit.config import ConfigError, Settings, build_settings
 
 EXIT_USAGE = 2
+_TIMELINE_OPTIONS: dict[str, Any] = {}  # --json / --layer of the last parse (only 'timeline' takes them)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,11 +45,15 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cockpit",
         usage="cockpit [options] | cockpit demo [RUNBOOK-TO-DRILL] [--scenario NAME] | cockpit replay FILE | "
+        "cockpit watch FILE | cockpit timeline FILE [--json] [--layer L] | "
         "cockpit drill RUNBOOK [--demo]|--next | cockpit resume FILE",
         description="The on-call's rollback cockpit: Argo CD history, the Argo Rollouts canary, its AnalysisRuns, "
         "the p99, the CNPG recovery window and Velero backups on one screen.",
         epilog="Subcommands: 'cockpit demo' runs the cockpit against an embedded demo platform (no cluster needed); "
         "'cockpit replay FILE' replays a recorded session, read-only, with no network at all; "
+        "'cockpit watch FILE' mirrors a session while it is being recorded (read-only, no credentials, no network: "
+        "a second SSH session on the bastion); 'cockpit timeline FILE' prints its cross-layer timeline as Markdown "
+        "(--json for an incident tool); "
         "'cockpit drill RUNBOOK' runs a recorded, timed drill of a runbook against a non-production context and "
         "writes dr-drill-YYYY-MM.md ('cockpit drill --next' names next month's runbook; --demo drills it on the "
         "demo platform); 'cockpit resume FILE' continues the runbook runs an interrupted session left unfinished. "
@@ -101,7 +106,13 @@ def make_parser() -> argparse.ArgumentParser:
                          f"{', '.join(SCENARIOS)} (default: the one made for RUNBOOK, else forward-only)")
     session.add_argument("--demo", dest="drill_demo", action="store_true",
                          help="with 'drill': drill RUNBOOK on the embedded demo platform, in its scenario")
-    parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill", "resume"], help=argparse.SUPPRESS)
+    session.add_argument("--json", dest="timeline_json", action="store_true",
+                         help="with 'timeline': JSON (absolute UTC times) instead of Markdown")
+    session.add_argument("--layer", dest="timeline_layers", action="append", metavar="LAYER",
+                         help="with 'timeline': only these layers (repeat; argocd, rollout, analysis, p99, flag, "
+                         "cnpg, velero, tree, person, runbook, action, session)")
+    parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill", "resume", "watch", "timeline"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("operand", nargs="?", help=argparse.SUPPRESS)
     return parser
 
@@ -128,12 +139,22 @@ def parse_command_line(argv: Sequence[str] | None = None) -> tuple[Settings, str
         args.command, args.demo_scenario = "demo", args.demo_scenario
         if not args.operand:
             parser.error("drill needs a runbook: cockpit drill RUNBOOK --demo")
+    if (args.timeline_json or args.timeline_layers) and args.command != "timeline":
+        parser.error("--json and --layer go with 'timeline': cockpit timeline FILE --json")
+    if args.timeline_layers:
+        from cockpit.timeline import LAYERS
+
+        unknown = [layer for layer in args.timeline_layers if layer not in LAYERS]
+        if unknown:
+            parser.error(f"unknown layer {unknown[0]!r} (one of {', '.join(LAYERS)})")
+    _TIMELINE_OPTIONS.update(json=bool(args.timeline_json), layers=tuple(args.timeline_layers or ()))
     values = {key: value for key, value in vars(args).items()
-              if key not in ("command", "operand", "next_drill", "demo_scenario", "drill_demo")}
+              if key not in ("command", "operand", "next_drill", "demo_scenario", "drill_demo", "timeline_json",
+                             "timeline_layers")}
     if values.get("contexts"):
         values["contexts"] = tuple(values["contexts"])
-    if args.command == "replay" and not args.operand:
-        parser.error("replay needs the recording: cockpit replay FILE")
+    if args.command in ("replay", "watch", "timeline") and not args.operand:
+        parser.error(f"{args.command} needs the recording: cockpit {args.command} FILE")
     if args.command == "resume" and not args.operand:
         parser.error("resume needs the recording of the interrupted session: cockpit resume FILE")
     if args.command is None and args.operand:
@@ -148,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(settings, drill=operand, scenario=scenario)
         if command == "replay":
             return run_replay(settings, operand or "")
+        if command == "watch":
+            return run_watch(settings, operand or "")
+        if command == "timeline":
+            return run_timeline(operand or "", as_json=_TIMELINE_OPTIONS.get("json", False),
+                                layers=_TIMELINE_OPTIONS.get("layers", ()))
         if command == "drill":
             return run_drill(settings, operand, next_drill)
         if command == "resume":
@@ -225,6 +251,51 @@ def run_replay(settings: Settings, path: str) -> int:
         player.close()
         if player.damage:
             print(f"cockpit: {path}: {player.damage}", file=sys.stderr)
+
+
+def watch_app(settings: Settings, player: Any) -> Any:
+    """The live mirror of a recording being written (read-only, offline)."""
+    from cockpit.app import CockpitApp
+    from cockpit.session.follow import mirror_session
+
+    return CockpitApp(mirror_session(settings, player), start_feeds=False)
+
+
+def run_watch(settings: Settings, path: str) -> int:
+    """`cockpit watch FILE`: follow a session's recording as it is written, at this terminal's size."""
+    from cockpit.replay import open_player
+
+    player = open_player(path)
+    try:
+        app = watch_app(settings, player)
+        app.run()
+        return app.return_code or 0
+    finally:
+        player.close()
+        if player.damage:
+            print(f"cockpit: {path}: {player.damage}", file=sys.stderr)
+
+
+def run_timeline(path: str, *, as_json: bool = False, layers: Sequence[str] = ()) -> int:
+    """`cockpit timeline FILE [--json] [--layer L]`: the cross-layer timeline on stdout."""
+    from cockpit import timeline
+    from cockpit.replay import open_player
+
+    player = open_player(path)
+    try:
+        builder = timeline.TimelineBuilder(player)
+        builder.update()
+        entries = builder.entries(layers or None)
+        if as_json:
+            print(timeline.to_json(entries, player))
+        else:
+            contexts = ", ".join(player.meta.contexts) or "unknown context"
+            print(timeline.to_markdown(entries, heading=f"## Timeline of {player.path.name} ({contexts}), UTC"))
+        if player.damage:
+            print(f"cockpit: {path}: {player.damage}", file=sys.stderr)
+        return 0
+    finally:
+        player.close()
 
 
 def run_demo(settings: Any, *, drill: str | None = None, scenario: str | None = None) -> int:

@@ -78,6 +78,8 @@ class Settings:
     # recording, replay and drills
     no_record: bool = False
     record: str | None = None  # the recording file (default: platformdirs user data dir)
+    recording_dir: str | None = None  # where recordings go when --record names no file (a team's shared directory)
+    recording_group: str | None = None  # the group that may read (mirror, replay) recordings: file 0640, dir 2750
     drill_dir: str | None = None  # where dr-drill-YYYY-MM.md reports go (its own git repo: they are committed)
     config_path: str | None = None
     context_settings: dict[str, ContextSettings] = field(default_factory=dict)
@@ -113,6 +115,7 @@ _STR_KEYS = {
     "kubeconfig", "namespace", "app", "argocd_namespace", "rollout", "cnpg_cluster", "cnpg_namespace",
     "velero_namespace", "prometheus_url", "promql", "service", "gitops_repo", "migrations_dir", "flag_url",
     "flag_key", "s3_endpoint", "s3_bucket", "s3_prefix", "tenant_namespace", "record", "drill_dir",
+    "recording_dir", "recording_group",
     "flag_admin_url", "flag_environment_key", "flag_admin_token_env", "helm_release",
 }
 _FLOAT_KEYS = {"slo", "prometheus_interval", "s3_window_hours", "verify_minutes"}

@@ -772,6 +772,9 @@ def postmortem_stub(player: Player) -> str:
     lines += [f"- {_hms(at)} {_md(text)}" for at, text in actions] or ["- none recorded"]
     lines += ["", "## Timeline (UTC)", ""]
     lines += [f"- {_hms(entry.at)} {_md(entry.text)}" for entry in result.timeline] or ["- no events recorded"]
+    from cockpit import timeline
+
+    lines += ["", timeline.to_markdown(timeline.build(player), heading="## Cross-layer timeline (UTC)").rstrip()]
     lines += [
         "",
         "## Forward fix",

@@ -116,6 +116,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         Binding("w", "recoverable", "Recoverable?", show=False),
         Binding("t", "tree", "Decision tree"),
         Binding("o", "open_run", "Runbook in progress"),
+        Binding("l", "timeline", "Timeline", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -323,6 +324,12 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         from cockpit.screens.decision import DecisionScreen
 
         self.app.push_screen(DecisionScreen(self.session, dash.target.name))
+
+    def action_timeline(self) -> None:
+        """Everything the session saw and did, every layer, oldest first (from the recording)."""
+        from cockpit.screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.session))
 
     @on(RolloutPane.ActionRequested)
     def _rollout_action(self, event: RolloutPane.ActionRequested) -> None:

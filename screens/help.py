@@ -17,6 +17,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("Panes", "enter", "pick the highlighted name (when no name was given)"),
     ("CNPG", "w", "is a time recoverable? yes/no and why"),
     ("Contexts", "c", "next kube context (one tab per --context)"),
+    ("Timeline", "l", "everything the session saw and did, every layer, oldest first (f filters, e exports)"),
     ("App", "ctrl+p", "command palette: every command by name"),
     ("App", "?", "this help"),
     ("App", "q / ctrl+c", "quit"),

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -175,8 +176,20 @@ class RecordedRunScreen(ReportsWorkerErrors, Screen):
             scroll.border_title = Text.assemble(
                 "REPLAY — READ-ONLY · runbook ", safe_text(self.runbook, limit=80),
                 f" as recorded up to {self.at:%H:%M:%S}Z")
-            yield Static(self._table())
+            yield Static(self._table(), id="recorded-steps")
         yield Footer()
+
+    def session_changed(self, event: Any) -> None:
+        """A mirror (``cockpit watch``) moves on as the driver works: show the steps recorded since."""
+        replay = self.session.replay
+        if getattr(replay, "follows", False) and self.is_mounted and replay.at != self.at:
+            self.at = replay.at
+            self._refresh_steps()
+
+    @work(thread=True, exclusive=True, group="recorded-steps", exit_on_error=False)
+    def _refresh_steps(self) -> None:
+        table = self._table()  # reads the file: off the UI thread
+        self.app.call_from_thread(lambda: self.is_mounted and self.query_one("#recorded-steps", Static).update(table))
 
     def _table(self) -> Table | Text:
         events = self.session.replay.recorded_steps(self.runbook, self.at)

@@ -38,10 +38,11 @@ class ResourceType:
     categories: tuple[str, ...] = ()
     status_subresource: bool = False  # writes to .status only via .../name/status
     has_generation: bool = True  # metadata.generation is maintained
-    crd_path: Path | None = None  # None: built-in, validated on metadata only
+    crd_path: Path | None = None  # None: built-in, validated on metadata only (unless builtin_schema)
     crd_version_index: int = 0
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
     verbs: tuple[str, ...] = STANDARD_VERBS
+    builtin_schema: bool = False  # a built-in kind decoded, pruned and validated like the apiserver's (Lease)
 
     @property
     def api_version(self) -> str:
@@ -109,6 +110,9 @@ BUILTIN_KINDS: tuple[ResourceType, ...] = (
     _builtin("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",),
              has_generation=True),
     CRD_KIND,
+    # the driver lease of a cockpit session (cockpit/lease.py); schema and rules in kubeapi_leases
+    _builtin("coordination.k8s.io", "v1", "leases", "Lease", has_generation=False, builtin_schema=True,
+             printer_columns=({"name": "Holder", "type": "string", "jsonPath": ".spec.holderIdentity"},)),
     SSAR,
 )
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from cockpit.demo.kubeapi_kinds import ResourceType
 from cockpit.demo.kubeapi_patch import PatchError, json_patch, merge_patch
-from cockpit.demo.kubeapi_schema import Cause, load_schema, validate_metadata
+from cockpit.demo.kubeapi_schema import Cause, builtin_module, load_schema, validate_metadata
 from cockpit.demo.kubeapi_store import Entry, Store
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -142,6 +142,11 @@ class Api:
     def _prepare(self, rt: ResourceType, obj: dict[str, Any], *, creating: bool,
                  field_validation: str = "Warn") -> tuple[dict[str, Any], list[str]]:
         """Prune, default and validate; return the object to store and the warnings to send."""
+        builtin = builtin_module(rt)
+        if builtin is not None:  # a built-in kind is decoded into its Go type first: a bad type is a 400
+            problem = builtin.decode_error(obj)
+            if problem:
+                raise bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {problem}')
         causes = validate_metadata(rt, obj, creating=creating)
         warnings: list[str] = []
         schema = load_schema(rt)
@@ -152,6 +157,8 @@ class Api:
             if field_validation != "Ignore":
                 warnings = [f'unknown field "{path}"' for path in unknown]
             causes += schema.errors(obj)
+        if builtin is not None:
+            causes += builtin.validate(obj)
         if causes:
             shown = [f"{c.field}: {c.message}" for c in causes]
             detail = shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"

@@ -268,7 +268,10 @@ _schema_lock = threading.Lock()
 
 
 def load_schema(rt: ResourceType) -> CompiledSchema | None:
-    """The compiled schema of a CRD-backed type (parsed on first use, cached per process)."""
+    """The compiled schema of a CRD-backed type, or of a built-in with ``builtin_schema`` (parsed on first use,
+    cached per process)."""
+    if rt.builtin_schema:
+        return _builtin_schema(rt)
     if rt.crd_path is None:
         return None
     compiled = _by_type.get(rt)
@@ -296,3 +299,25 @@ def load_schema(rt: ResourceType) -> CompiledSchema | None:
                 _schema_cache[key] = _by_type[rt] = compiled
                 return compiled
         raise LookupError(f"{rt.crd_path} no longer defines {rt.qualified}")
+
+
+def _builtin_schema(rt: ResourceType) -> CompiledSchema | None:
+    compiled = _by_type.get(rt)
+    if compiled is not None:
+        return compiled
+    module = builtin_module(rt)
+    if module is None:
+        return None
+    with _schema_lock:
+        compiled = _by_type.get(rt) or CompiledSchema(module.LEASE_SCHEMA)
+        _by_type[rt] = compiled
+    return compiled
+
+
+def builtin_module(rt: ResourceType) -> Any:
+    """The module describing a built-in kind's decoding and validation (None for kinds checked on metadata only)."""
+    if rt.builtin_schema and (rt.group, rt.plural) == ("coordination.k8s.io", "leases"):
+        from cockpit.demo import kubeapi_leases
+
+        return kubeapi_leases
+    return None

@@ -326,6 +326,33 @@ class Player:
         rows = self._rows("SELECT count(*) FROM events {hint} WHERE 1 {bound}", (), fail_soft=True)
         return int(rows[0][0]) if rows else 0
 
+    # ------------------------------------------------------------------ following a recording being written
+
+    def last_id(self) -> int:
+        """The id of the newest row (0 for none): a follower compares it to know something was appended.
+
+        One B-tree step on the rowid; each call is its own read transaction, so a recording in WAL mode that is
+        still being written shows every commit made before the call (``cockpit watch``)."""
+        rows = self._rows("SELECT max(id) FROM events WHERE 1 {bound}", (), fail_soft=True)
+        value = rows[0][0] if rows else None
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    def events_after(self, event_id: int, kinds: Sequence[str] | None = None, *, limit: int = 500) -> list[Event]:
+        """Up to ``limit`` readable events appended after ``event_id``, in append (id) order: what a follower has
+        not seen yet.  Snapshots come as :meth:`events` gives them (``Event.snapshot()`` rebuilds the pane)."""
+        where = "id > ?"
+        params: list[Any] = [int(event_id)]
+        if kinds is not None:
+            where += f" AND kind IN ({','.join('?' for _ in kinds)})"
+            params.extend(kinds)
+        sql = f"SELECT {self._columns} FROM events WHERE {where} {{bound}} ORDER BY id LIMIT {int(max(1, limit))}"
+        out = []
+        for row in self._rows(sql, tuple(params), fail_soft=True):
+            event = self._event(row)
+            if event is not None:
+                out.append(event)
+        return out
+
     # ------------------------------------------------------------------ queries
 
     def state_at(self, when: datetime | float) -> dict[tuple[str, str], PaneSnapshot]:

@@ -38,6 +38,52 @@ from cockpit.recording.format import (
 )
 
 _BUSY_TIMEOUT_S = 5.0  # a reader holding a lock never blocks the UI thread for longer
+SHARED_DIR_MODE = 0o2750  # owner rwx, group r-x, setgid (new files take the directory's group), others nothing
+
+
+def group_id(group: str) -> int:
+    """The id of ``group`` (a name or a number); RecordingError when there is no such group."""
+    import grp
+
+    try:
+        return grp.getgrgid(int(group)).gr_gid if group.isdigit() else grp.getgrnam(group).gr_gid
+    except (KeyError, ValueError, OverflowError):
+        raise RecordingError(f"recording_group {group!r}: no such group on this host") from None
+
+
+def _make_dirs(directory: Path, gid: int | None) -> list[Path]:
+    """Create ``directory`` and missing parents; the ones created here get ``gid`` and 2750 (a shared group)."""
+    missing: list[Path] = []
+    walk = directory
+    while not walk.exists() and walk != walk.parent:
+        missing.append(walk)
+        walk = walk.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    if gid is not None:
+        for created in missing:
+            os.chown(created, -1, gid)
+            os.chmod(created, SHARED_DIR_MODE)
+    return missing
+
+
+def _sharing_note(path: Path, gid: int, group: str, made: list[Path]) -> str:
+    """What the person should know about who can read the recording (a directory in the way, say)."""
+    import stat
+
+    for directory in (path.parent, *path.parent.parents):
+        try:
+            info = directory.stat()
+        except OSError:
+            continue
+        if directory in made:
+            continue
+        if info.st_mode & stat.S_IXOTH:
+            continue
+        if info.st_gid == gid and info.st_mode & stat.S_IXGRP:
+            continue
+        return (f"group {group} cannot reach it: {directory} is mode {stat.S_IMODE(info.st_mode):04o} "
+                f"(set recording_dir to a directory the group can enter)")
+    return f"readable by group {group} (0640)"
 
 
 class Recorder:
@@ -47,7 +93,11 @@ class Recorder:
     may be recorded concurrently.
     """
 
-    def __init__(self, path: str | Path, meta: RecordingMeta) -> None:
+    def __init__(self, path: str | Path, meta: RecordingMeta, *, group: str | None = None) -> None:
+        """``group``: the group that may read the recording while it is written (``cockpit watch``) and after
+        (``cockpit replay``): the file is created 0640 with that group, and every directory the recorder creates
+        for it 2750 (setgid: SQLite's ``-wal`` and ``-shm`` files inherit the group).  Without it the file is
+        private (0600)."""
         self.path = Path(path)
         self._lock = threading.RLock()
         self._streams: dict[tuple[str, str], StreamEncoder] = {}
@@ -65,10 +115,21 @@ class Recorder:
             ended_at=None,
             targets=redact(dict(meta.targets)),
         )
+        self.shared = ""  # who else may read it, in words ("" = private)
+        gid = group_id(group) if group else None
+        mode = 0o640 if gid is not None else 0o600
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Created here, exclusively and private (SQLite gives -wal/-shm the same mode): never another's file.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            made = _make_dirs(self.path.parent, gid)
+            # Created here, exclusively (SQLite gives -wal/-shm the same mode): never another's file.  Private, or
+            # readable by the configured group only; fchmod because the umask may have taken the group's bit.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            try:
+                if gid is not None:
+                    os.fchown(fd, -1, gid)
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+            self.shared = _sharing_note(self.path, gid, group, made) if gid is not None else ""
         except FileExistsError:
             raise RecordingError(f"{self.path} already exists: a recording is never overwritten") from None
         except OSError as err:

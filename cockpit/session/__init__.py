@@ -37,10 +37,11 @@ def open_session(
     read_only_reason: str | None = None,
     drill: str | None = None,
     player: Any = None,
+    person: str | None = None,
 ) -> Session:
     """A session over ``targets``; with ``player`` it replays that recording (read-only, offline)."""
     session = Session(settings, targets, clock=clock, recorder=recorder, audit_path=audit_path,
-                      read_only_reason=read_only_reason, drill=drill)
+                      read_only_reason=read_only_reason, drill=drill, person=person)
     if player is not None:
         from cockpit.session.replay import ReplayFeed
 

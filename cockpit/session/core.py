@@ -113,6 +113,7 @@ class Session:
         self.outcomes = Outcomes(self)
         self.runs: dict[tuple[str, str], Any] = {}  # (context, runbook) -> RunbookRun
         self.replay: Any = None  # a cockpit.session.replay.ReplayFeed when this session replays a recording
+        self.drivers: Any = None  # cockpit.lease.DriverLeases: the driver lease of each context (live sessions)
         self.resumed: list[tuple[str, str]] = []  # (context, runbook) runs taken over from an earlier recording
         self._lock = threading.RLock()
         self._gateway: Any = None
@@ -141,6 +142,10 @@ class Session:
         for state in self.contexts.values():
             self.scheduler.submit(f"connect:{state.target.name}", lambda s=state: self._connect(s))
             self.scheduler.submit(f"latency:{state.target.name}", lambda s=state: self._start_latency(s))
+        from cockpit.lease import DriverLeases
+
+        self.drivers = DriverLeases(self)
+        self.drivers.start()
         # flags, S3 and namespaces change without a deploy: look again every minute (never the Kubernetes API)
         self.scheduler.every("evidence-tick", 60.0, lambda: [self.evidence_soon(name, periodic=True)
                                                              for name in self.contexts])
@@ -150,6 +155,8 @@ class Session:
         for state in self.contexts.values():
             if state.feeds is not None:
                 state.feeds.stop()
+        if self.drivers is not None:
+            self.drivers.stop()  # releases a lease this session holds (bounded), once nothing else runs
         if self.recorder is not None:
             try:
                 self.recorder.flush(timeout=2.0)
@@ -536,7 +543,7 @@ class Session:
         if not self.live:
             from cockpit.replay import REPLAY_REASON
 
-            return REPLAY_REASON
+            return getattr(self.replay, "read_only_reason", None) or REPLAY_REASON
         if self.read_only_reason:
             return self.read_only_reason
         if self.settings.read_only:
@@ -636,11 +643,16 @@ class Session:
         Raises ``ActionRefused`` (words for the person) or ``SourceError`` (a read the plan needed failed)."""
         from cockpit.actions.requests import ActionRefused
 
+        if not self.live:  # a replay or a mirror: nothing to build an action on, nothing is ever sent
+            raise ActionRefused(f"read-only: {self.why_read_only(context)}; nothing was sent")
         if self.live and not self.wait_connected(context, 10.0):
             state = self.contexts.get(context)
             reason = state.connect_error if state is not None else ""
             raise ActionRefused(self.why_read_only(context) or
                                 f"not connected to {context} yet{': ' + reason if reason else ''}: nothing was sent")
+        refused = self.drivers.plan_refusal(context) if self.drivers is not None else None
+        if refused:
+            raise ActionRefused(refused)  # another cockpit drives this context
         env = self.action_env(context)
         return self.gateway.plan(builder(env))
 
@@ -673,8 +685,25 @@ class Session:
         return self.gateway.preflight(planned)
 
     def execute(self, planned: Any, typed: str | None) -> Any:
-        """Send a confirmed write through the gateway (audited before and after).  Blocking."""
+        """Send a confirmed write through the gateway (audited before and after).  Blocking.
+
+        A live session first takes (or renews) the context's driver lease, and sends nothing while another cockpit
+        holds it (``cockpit.lease``)."""
+        from cockpit.lease import ACTIONS as LEASE_ACTIONS
+
+        if self.drivers is not None:
+            refused = self.drivers.before_write(planned)
+            if refused:
+                from cockpit.actions.gateway import Outcome, WriteResult
+
+                return WriteResult(planned.id, Outcome.REFUSED, refused)
         result = self.gateway.execute(planned, self.person, typed=typed)
+        if planned.action.name in LEASE_ACTIONS:
+            if self.drivers is not None:
+                self.drivers.lease_written(planned, result)
+            return result
+        if self.drivers is not None:
+            self.drivers.wrote(planned)
         try:
             self.outcomes.written(planned, result)
         except Exception as err:  # noqa: BLE001 - the write was answered: never report it as not sent
@@ -682,6 +711,30 @@ class Session:
             self.notice(f"the write was answered ({result.outcome.value}), but following it up failed: "
                         f"{type(err).__name__}: {err}", severity="error", timeout=12)
         return result
+
+    # ------------------------------------------------------------------------------------------------ driver
+
+    def driver(self, context: str) -> Any:
+        """Who drives ``context`` (a ``cockpit.lease.DriverStatus``: ``.text`` for the context bar, ``.style``,
+        ``.blocks_writes``).  Not blocking."""
+        from cockpit.lease import DriverStatus
+
+        return self.drivers.status(context) if self.drivers is not None else DriverStatus(context, "off")
+
+    def write_blocked(self, context: str) -> str | None:
+        """Why this session's writes to ``context`` are refused by the driver lease (for ``check_action``)."""
+        return self.driver(context).refusal()
+
+    def plan_takeover(self, context: str) -> Any:
+        """Plan taking the driver lease over from the cockpit that holds it (a write: confirm it, then
+        ``execute``).  Blocking.  Raises ``ActionRefused`` when there is nothing to take over."""
+        from cockpit.actions.requests import ActionRefused
+
+        if self.drivers is None:
+            raise ActionRefused(self.why_read_only(context) or "the driver lease is not started (no live context)")
+        if self.live and not self.wait_connected(context, 10.0):
+            raise ActionRefused(f"not connected to {context} yet: nothing was sent")
+        return self.drivers.plan_takeover(context)
 
     # ------------------------------------------------------------------------------------------------ drills
 

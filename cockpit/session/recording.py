@@ -40,8 +40,13 @@ def start_recording(
         non_production=not any(t.production for t in targets),
     )
     target = Path(path).expanduser() if path else default_path(start, contexts)
+    directory = getattr(settings, "recording_dir", None)
+    if not path and directory:
+        target = Path(directory).expanduser() / target.name
+    group = getattr(settings, "recording_group", None)
     try:
-        recorder = Recorder(target, meta)
+        recorder = Recorder(target, meta, group=group)
     except RecordingError as err:
         return None, f"NOT recording: {err}"
-    return RecordingSink(recorder), f"recording to {target}"
+    shared = f" ({recorder.shared})" if group and recorder.shared else ""
+    return RecordingSink(recorder), f"recording to {target}{shared}"
