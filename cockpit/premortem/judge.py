@@ -236,7 +236,8 @@ def _template_diff(old: Any, new: Any) -> list[str]:
             for key in list(a) + [k for k in b if k not in a]:
                 walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
             return
-        if isinstance(a, list) and isinstance(b, list) and all(isinstance(x, dict) and "name" in x for x in a + b):
+        if isinstance(a, list) and isinstance(b, list) and all(isinstance(x, dict) and isinstance(x.get("name"), str)
+                                                               for x in a + b):
             names = list(dict.fromkeys([x["name"] for x in a] + [x["name"] for x in b]))
             left, right = {x["name"]: x for x in a}, {x["name"]: x for x in b}
             for name in names:

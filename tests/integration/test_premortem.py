@@ -427,3 +427,76 @@ def test_the_gateway_needs_a_reason_for_a_risky_write_and_audits_the_verdict(kub
         assert record["reason"] == "customer data loss is worse than the schema risk"
         keys = {r["key"] for r in record["premortem"]["reasons"]}
         assert {"migration", "hooks", "change"} <= keys
+
+
+# --------------------------------------------------------------------------- a config revert, a Helm rollback
+
+
+def test_a_config_revert_of_a_forward_only_release_is_unsafe(kube_emulator, kube_ctx, repo):
+    kube_emulator.seed(application(repo, live="drop", automated={"prune": True}))
+    revert = Intent("git.revert", "emulator", "", str(repo.work), revision=repo.shas["drop"])
+    premortem = assess(view(kube_ctx, repo), revert)
+    assert premortem.verdict is Verdict.UNSAFE
+    assert "DROP COLUMN legacy_status" in facts(reason(premortem, "migration"))
+    assert "the revert undoes" in reason(premortem, "change").text
+    assert "auto-sync deploys the revert" in reason(premortem, "auto-sync").text
+
+    flag = assess(view(kube_ctx, repo), Intent("git.revert", "emulator", "", str(repo.work),
+                                               revision=repo.shas["flag"]))
+    assert reason(flag, "flags").level is Level.RISKY and flag.verdict is Verdict.RISKY
+
+
+def test_a_revert_waits_for_a_window_that_holds_automation(kube_emulator, kube_ctx, repo):
+    kube_emulator.seed(application(repo, live="flag", automated={"prune": True}))
+    kube_emulator.seed(project({"kind": "deny", "schedule": "0 14 * * *", "duration": "1h", "applications": ["*"]}))
+    premortem = assess(view(kube_ctx, repo), Intent("git.revert", "emulator", "", str(repo.work),
+                                                    revision=repo.shas["flag"]))
+    window = reason(premortem, "sync-window")
+    assert window.level is Level.RISKY and "only by hand until it ends" in window.text
+
+
+def test_helm_rollback_runs_only_the_rollback_hooks():
+    from cockpit.actions.helm import HelmRevision
+    from cockpit.premortem import verdict_of
+    from cockpit.premortem.gather import Facts
+    from cockpit.premortem.judge import judge
+
+    history = (HelmRevision("catalog-search", 3, "deployed", "catalog-search-1.5.1", "1.5.1", NOW, "Upgrade", "s3"),
+               HelmRevision("catalog-search", 2, "superseded", "catalog-search-1.5.0", "1.5.0", NOW, "Install", "s2"))
+    release = {"name": "catalog-search", "version": 2, "hooks": [
+        {"name": "db-migrate", "kind": "Job", "events": ["pre-upgrade", "pre-install"]},
+        {"name": "cache-flush", "kind": "Job", "events": ["pre-rollback"]}]}
+    facts_ = Facts(Intent("helm.rollback", "emulator", NS, "catalog-search", helm_revision=2), NOW,
+                   helm_history=history, helm_target=release, live_revision="3", target_revision="2")
+    reasons = judge(facts_)
+    hooks = next(r for r in reasons if r.key == "hooks")
+    assert hooks.level is Level.RISKY and "Job/db-migrate will not run" in hooks.text
+    assert "Job/cache-flush (pre-rollback): runs" in facts(hooks)
+    change = next(r for r in reasons if r.key == "change")
+    assert "revision 3 (catalog-search-1.5.1) back to 2 (catalog-search-1.5.0)" in change.text
+    assert verdict_of(reasons) is Verdict.RISKY
+
+
+def test_hostile_objects_never_break_the_judge():
+    from cockpit.premortem.gather import Facts
+    from cockpit.premortem.judge import judge
+
+    weird: list[Any] = [None, 7, "x", [], {"a": [1, {"b": None}]}, {"name": ["list"]}, True]
+    for value in weird:
+        obj = rollout()
+        obj["spec"]["strategy"]["canary"]["steps"] = [{"pause": {"duration": value}}, {"analysis": value}, value]
+        obj["spec"]["rollbackWindow"] = {"revisions": value}
+        obj["spec"]["template"]["spec"]["containers"] = [value, {"name": value, "image": value}]
+        obj["status"]["stableRS"] = value
+        rs = replica_set("a1", "img", None)
+        rs["metadata"]["creationTimestamp"] = value
+        rs["spec"]["template"] = value
+        app = {"metadata": {"annotations": value, "labels": value, "ownerReferences": value},
+               "spec": {"destination": value, "syncPolicy": {"automated": value}}, "status": {"history": value},
+               "operation": value}
+        for action in ("rollouts.undo", "rollouts.abort", "argocd.rollback", "git.revert"):
+            facts_ = Facts(Intent(action, "c", NS, "catalog", template=value if isinstance(value, dict) else None),
+                           NOW, app=app, rollout=obj, replica_sets=[rs, value] if isinstance(value, dict) else [rs],
+                           project={"spec": {"syncWindows": [value]}}, appset={"spec": value}, parent=app,
+                           manifests={"k/kustomization.yaml": "images: [{name: x, newTag: [1]}]", "h.yaml": "a: [b"})
+            judge(facts_)
