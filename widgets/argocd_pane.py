@@ -48,7 +48,8 @@ class ArgoCDPane(Pane):
                         style="dim")
         lines: list[RenderableType] = [head]
         if app.hold is not None:  # cockpit.dev/hold-* on the Application: every cockpit watching it shows this
-            lines.append(Text.assemble(("⏸ ", "bold yellow"), safe_text(hold_line(app.hold), "bold yellow", limit=400)))
+            held = safe_text(hold_line(app.hold), "bold yellow", limit=400)
+            lines.append(Text.assemble(("⏸ ", "bold yellow"), held))
         if app.operation_running or app.operation_phase == "Running":
             lines.append(safe_text(f"operation running: {app.operation_message}", "cyan"))
         if app.owner_appset:

@@ -29,7 +29,6 @@ person gives an override reason (kept in the audit record):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -51,7 +50,6 @@ from cockpit.sources.kube import APPLICATIONS, KubeContext
 from cockpit.textsafe import clean
 
 MAX_REASON = 500  # an annotation is for one sentence, not a postmortem
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def _map(value: Any) -> dict[str, Any]:

@@ -19,7 +19,6 @@ T = TypeVar("T")
 MAX_TEMPLATES = 8  # AnalysisTemplates read for one Rollout
 TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"  # <app>:<group>/<kind>:<namespace>/<name>
 INSTANCE_LABEL = "app.kubernetes.io/instance"  # label tracking (Argo CD's default before 3.0)
-_SHA40 = 40
 
 
 def _map(value: Any) -> dict[str, Any]:
@@ -121,8 +120,8 @@ def _argocd(view: View, facts: Facts, namespace: str, name: str) -> None:
     owner = next((ref for ref in _items(meta.get("ownerReferences")) if ref.get("kind") == "ApplicationSet"), None)
     if owner is not None:
         appset = str(owner.get("name") or "")
-        facts.appset = _try(facts, f"ApplicationSet {appset}",
-                            lambda: view.kube.get(APPLICATION_SETS, namespace, appset)) or {"metadata": {"name": appset}}
+        found_set = _try(facts, f"ApplicationSet {appset}", lambda: view.kube.get(APPLICATION_SETS, namespace, appset))
+        facts.appset = found_set or {"metadata": {"name": appset}}
     parent = parent_of(facts.app)
     if parent is not None:
         found = _try(facts, f"parent Application {parent[1]}",

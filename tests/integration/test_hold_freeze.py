@@ -181,7 +181,8 @@ APPSET = {
 
 def test_freeze_writes_a_manual_only_deny_window_and_pauses_the_rolling_sync_step(kube_emulator, kube_ctx, gateway,
                                                                                   audit_log):
-    other = {"kind": "allow", "schedule": "0 2 * * *", "duration": "2h", "applications": ["batch-*"], "manualSync": True}
+    other = {"kind": "allow", "schedule": "0 2 * * *", "duration": "2h", "applications": ["batch-*"],
+             "manualSync": True}
     kube_emulator.seed(_project(syncWindows=[other]))
     kube_emulator.seed(APPSET)
     kube_emulator.seed(_generated(APP, NS, "prod"))

@@ -17,7 +17,6 @@ from cockpit.actions.gateway import Outcome
 from cockpit.premortem import Intent, Level, Premortem, Verdict, View, assess, needs_reason, text_lines
 from tests.plugins.actions import (  # noqa: F401 - fixtures
     NS,
-    ROLLOUT_UID,
     audit_log,
     clock,
     gateway,
@@ -267,7 +266,8 @@ def test_outside_the_rollback_window_every_step_and_analysis_runs_again(kube_emu
     assert "step 2 pauses until a person promotes" in window.text
     assert "1 ReplicaSet(s) between the target a1 and stable c3" in facts(window)
     change = reason(premortem, "change")
-    assert "spec.containers[catalog].image: ghcr.io/acme/catalog:v1.6.0 → ghcr.io/acme/catalog:v1.5.0" in facts(change)
+    image = "spec.containers[catalog].image: ghcr.io/acme/catalog:v1.6.0 → ghcr.io/acme/catalog:v1.5.0"
+    assert image in facts(change)
 
 
 def test_inside_the_rollback_window_it_is_fast_tracked(kube_emulator, kube_ctx):
@@ -402,7 +402,14 @@ def test_hostile_strings_stay_data(kube_emulator, kube_ctx, repo):
     kube_emulator.seed(application(repo, live="additive", operation=operation))
     premortem = assess(view(kube_ctx, repo), rollback_intent(repo, "good"))
     json.dumps(premortem.to_dict())  # plain data all the way down
-    from cockpit.widgets.premortem import render_premortem  # noqa: F401 - renders through textsafe (ui tests)
+    from rich.console import Console
+
+    from cockpit.widgets.premortem import render_premortem
+
+    console = Console(width=200, record=True, file=open("/dev/null", "w"), color_system=None)
+    console.print(render_premortem(premortem, evidence=9))
+    shown = console.export_text()
+    assert "started by [bold red]x[/]\\x1b[2J[@click=app.quit]" in shown  # literal, the escape made visible
 
 
 # --------------------------------------------------------------------------- the rule and the audit record
