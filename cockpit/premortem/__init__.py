@@ -230,10 +230,19 @@ def assess(view: View, planned: Any) -> Premortem | None:
     if intent is None:
         return None
     started = time.monotonic()
-    with limits.Deadline(ASSESS_SECONDS, f"the pre-mortem of {intent.label}"):
-        facts = gather.gather(view, intent)
-    reasons = judge.judge(facts)
-    now = view.now() if view.now is not None else facts.now
+    try:
+        with limits.Deadline(ASSESS_SECONDS, f"the pre-mortem of {intent.label}"):
+            facts = gather.gather(view, intent)
+        reasons = judge.judge(facts)
+        now = view.now() if view.now is not None else facts.now
+    except Exception as err:  # noqa: BLE001 - a bug here must not look like SAFE, nor stop the modal
+        import logging
+        from datetime import timezone
+
+        logging.getLogger("cockpit.premortem").exception("pre-mortem of %s failed", intent.label)
+        reasons = [Reason("unreadable", "will change", Level.RISKY,
+                          f"the pre-mortem itself failed ({type(err).__name__}: {err}): check this write yourself")]
+        now = view.now() if view.now is not None else datetime.now(timezone.utc)
     return Premortem(verdict_of(reasons), ordered(list(reasons)), intent, now, round(time.monotonic() - started, 3))
 
 

@@ -507,3 +507,16 @@ def test_hostile_objects_never_break_the_judge():
                            project={"spec": {"syncWindows": [value]}}, appset={"spec": value}, parent=app,
                            manifests={"k/kustomization.yaml": "images: [{name: x, newTag: [1]}]", "h.yaml": "a: [b"})
             judge(facts_)
+
+
+def test_a_failing_pre_mortem_is_risky_not_safe(kube_emulator, kube_ctx, repo, monkeypatch):
+    from cockpit.premortem import judge
+
+    kube_emulator.seed(application(repo, live="additive"))
+
+    def broken(facts_: Any) -> list:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(judge, "judge", broken)
+    premortem = assess(view(kube_ctx, repo), rollback_intent(repo, "good"))
+    assert premortem.verdict is Verdict.RISKY and "the pre-mortem itself failed (KeyError" in premortem.headline
