@@ -422,12 +422,20 @@ def _hooks(facts: Facts) -> Reason | None:
     if not hooks:
         return Reason("hooks", "will not happen", Level.OK,
                       f"no hooks at {target}: the rollback's apply strategy skips nothing")
+    from cockpit.preflight import Verdict
+
     source = f"manifests at {target}"
     evidence = tuple(Evidence(f"{what} ({phases}, {key})", f"{source}: {path}") for path, what, phases, key in hooks)
     migrations = [what for path, what, phases, _ in hooks if "migrat" in (what + path).lower()]
     text = (f"the rollback syncs with the apply strategy, which skips hooks: {len(hooks)} hook(s) will not run"
             + (f", the migration {migrations[0]} among them: no migration runs, up or down" if migrations else ""))
-    return Reason("hooks", "will not happen", Level.RISKY, text, evidence[:_MAX_EVIDENCE])
+    # A skipped migration Job only matters when there is something to migrate back: with an all-additive pre-flight
+    # it is said, not weighed; any other hook (a smoke test, a notification, a backup) not running is a risk.
+    additive = facts.migrations is not None and facts.migrations.verdict is Verdict.SAFE
+    level = Level.OK if additive and len(migrations) == len(hooks) else Level.RISKY
+    if level is Level.OK:
+        text += "; the pre-flight found nothing that needs undoing"
+    return Reason("hooks", "will not happen", level, text, evidence[:_MAX_EVIDENCE])
 
 
 def _helm_hooks(facts: Facts) -> Reason | None:

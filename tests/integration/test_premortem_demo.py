@@ -89,6 +89,8 @@ def test_the_argocd_leaf_premortem(oncall: Oncall) -> None:
     assert premortem.verdict is Verdict.RISKY, lines  # auto-sync is still on; the migration is additive
     assert next(r for r in premortem.reasons if r.key == "migration").level is Level.OK
     assert next(r for r in premortem.reasons if r.key == "auto-sync").level is Level.RISKY
+    hooks = next(r for r in premortem.reasons if r.key == "hooks")  # skipped, but nothing needs migrating back
+    assert hooks.level is Level.OK and "Job/catalog-migrate" in hooks.text
 
 
 @pytest.mark.parametrize("oncall", ["argocd-rollback"], indirect=True)
