@@ -35,19 +35,26 @@ class ConfirmScreen(OnceModal["str | None"]):
     ConfirmScreen #headline { text-style: bold; }
     ConfirmScreen #context.-production { background: $error; color: $text; text-style: bold; }
     ConfirmScreen VerticalScroll { height: auto; max-height: 60vh; }
+    ConfirmScreen.-premortem VerticalScroll { max-height: 45vh; }
     ConfirmScreen #checks { color: $text-muted; }
     ConfirmScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; }
     ConfirmScreen Input { margin-top: 1; }
     """
 
-    def __init__(self, planned: Any, *, production: bool = False, extra_warnings: tuple[str, ...] = ()) -> None:
+    def __init__(self, planned: Any, *, production: bool = False, extra_warnings: tuple[str, ...] = (),
+                 premortem: Any = None) -> None:
         super().__init__()
         self.planned = planned
         self.production = production
         self.extra_warnings = extra_warnings
         self.preflight: Any = None
         self.destructive = getattr(planned.risk, "value", str(planned.risk)) == "destructive"
+        # -- premortem hook: the verdict at the top; a RISKY/UNSAFE one needs a typed reason (self.reason), which
+        # the caller passes on to session.execute(planned, typed, reason=modal.reason)
+        self.premortem = premortem if premortem is not None else getattr(planned, "premortem", None)
+        self.needs_reason = bool(self.premortem is not None and self.premortem.needs_reason)
+        self.reason = ""
 
     def compose(self) -> ComposeResult:
         planned = self.planned
@@ -59,7 +66,13 @@ class ConfirmScreen(OnceModal["str | None"]):
             context.append("  as ", style="dim")
             context.append_text(safe_text(planned.user or "?", limit=80))
             yield Static(context, id="context", classes="-production" if self.production else "")
+            if self.premortem is not None:  # premortem hook: the verdict stays in view, its reasons scroll
+                from cockpit.widgets.premortem import PremortemPanel, PremortemVerdict
+
+                yield PremortemVerdict(self.premortem, id="premortem-verdict")
             with VerticalScroll():
+                if self.premortem is not None:  # premortem hook: the slot at the top of the body
+                    yield PremortemPanel(self.premortem, id="premortem")
                 yield Static(self._body(), id="body")
             yield Static(Text("pre-checks: running the RBAC review and the server-side dry-run…",
                               style="italic"), id="checks")
@@ -69,6 +82,9 @@ class ConfirmScreen(OnceModal["str | None"]):
                 with Horizontal(id="buttons"):
                     yield Button("Close", id="cancel", variant="primary")
                 return
+            if self.needs_reason:  # premortem hook: why go ahead anyway
+                verdict = self.premortem.verdict.value.upper()
+                yield Input(placeholder=f"the pre-mortem says {verdict}: why go ahead anyway? (audited)", id="reason")
             if self.destructive:
                 yield Static(Text.assemble("Irreversible. Type ", (clean(planned.confirm_word, limit=120), "bold"),
                                            " to confirm:"), id="prompt")
@@ -77,7 +93,8 @@ class ConfirmScreen(OnceModal["str | None"]):
                 yield Static(Text("Press y to confirm, Esc to cancel.", style="bold"), id="prompt")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Confirm", id="confirm", variant="error", disabled=self.destructive)
+                yield Button("Confirm", id="confirm", variant="error",
+                             disabled=self.destructive or self.needs_reason)
 
     def _body(self) -> Group:
         planned = self.planned
@@ -100,6 +117,7 @@ class ConfirmScreen(OnceModal["str | None"]):
 
     def on_mount(self) -> None:
         self.set_class(self.production, "-production")
+        self.set_class(self.premortem is not None, "-premortem")  # premortem hook: room for the verdict
         self.query_one("#cancel", Button).focus()
 
     # -- the pre-checks arrive from a worker ------------------------------------------------------------------
@@ -118,18 +136,30 @@ class ConfirmScreen(OnceModal["str | None"]):
 
     # -- answers ------------------------------------------------------------------------------------------
 
+    def _reason_given(self) -> bool:  # premortem hook
+        return not self.needs_reason or bool(self.reason)
+
+    @on(Input.Changed, "#reason")
+    def _reason_typed(self, event: Input.Changed) -> None:  # premortem hook
+        self.reason = " ".join(event.value.split())[:1000]
+        typed_ok = not self.destructive or self.query_one("#typed", Input).value.strip() == self.planned.confirm_word
+        self.query_one("#confirm", Button).disabled = not (typed_ok and self._reason_given())
+
     @on(Input.Changed, "#typed")
     def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#confirm", Button).disabled = event.value.strip() != self.planned.confirm_word
+        self.query_one("#confirm", Button).disabled = (event.value.strip() != self.planned.confirm_word
+                                                       or not self._reason_given())
 
     @on(Input.Submitted, "#typed")
     def _submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip() == self.planned.confirm_word:
+        if event.value.strip() == self.planned.confirm_word and self._reason_given():
             if self.is_current:
                 self.dismiss(event.value.strip())
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
+        if not self._reason_given():  # premortem hook
+            return
         if self.destructive:
             typed = self.query_one("#typed", Input).value.strip()
             if typed == self.planned.confirm_word:
@@ -149,7 +179,7 @@ class ConfirmScreen(OnceModal["str | None"]):
             self.dismiss(None)
 
     def action_yes(self) -> None:
-        if self.planned.read_only or self.destructive:
-            return  # read-only: nothing to confirm; destructive: the name must be typed
+        if self.planned.read_only or self.destructive or not self._reason_given():
+            return  # read-only: nothing to confirm; destructive: the name must be typed; a reason must be typed
         if self.is_current:
             self.dismiss("y")

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from cockpit.models import ArgoApp
+from cockpit.models import AppHold, ArgoApp
 from cockpit.textsafe import MiddleText, clean, middle_ellipsis, safe_text
 from cockpit.timefmt import age
 from cockpit.widgets.pane import Pane
@@ -16,6 +16,19 @@ from cockpit.widgets.pane import Pane
 SYNC_STYLE = {"Synced": "green", "OutOfSync": "yellow"}
 HEALTH_STYLE = {"Healthy": "green", "Progressing": "cyan", "Degraded": "bold red", "Missing": "red",
                 "Suspended": "yellow"}
+
+
+def hold_line(hold: AppHold) -> str:
+    """"held by NAME since T: REASON (INCIDENT), pinned at abc1234" (untrusted parts inside)."""
+    since = f"{hold.since:%Y-%m-%d %H:%M}Z" if hold.since is not None else "an unknown time"
+    text = f"held by {hold.by} since {since}"
+    if hold.reason:
+        text += f": {hold.reason}"
+    if hold.incident:
+        text += f" ({hold.incident})"
+    if hold.revision:
+        text += f", pinned at {hold.revision[:7] if len(hold.revision) >= 40 else hold.revision}"
+    return text
 
 
 class ArgoCDPane(Pane):
@@ -34,6 +47,9 @@ class ArgoCDPane(Pane):
             head.append(f" (selfHeal {'on' if app.self_heal else 'off'}, prune {'on' if app.prune else 'off'})",
                         style="dim")
         lines: list[RenderableType] = [head]
+        if app.hold is not None:  # cockpit.dev/hold-* on the Application: every cockpit watching it shows this
+            held = safe_text(hold_line(app.hold), "bold yellow", limit=400)
+            lines.append(Text.assemble(("⏸ ", "bold yellow"), held))
         if app.operation_running or app.operation_phase == "Running":
             lines.append(safe_text(f"operation running: {app.operation_message}", "cyan"))
         if app.owner_appset:
@@ -88,6 +104,8 @@ class ArgoCDPane(Pane):
         return Group(*lines)
 
     def summarize(self, app: ArgoApp, now: datetime) -> Text:
+        if app.hold is not None:
+            return safe_text(f"HELD by {app.hold.by}", "bold yellow", limit=40)
         if not app.history:
             return Text(f"{clean(app.health_status or 'pending', limit=12)}")
         newest = app.history[0]

@@ -89,14 +89,24 @@ def _action(ctx: KubeContext, name: str, verb: str, target: str, namespace: str,
 # --------------------------------------------------------------------------- auto-sync
 
 
-def disable_auto_sync(ctx: KubeContext, namespace: str, name: str) -> Action:
-    """``automated.enabled=false`` (merge patch with resourceVersion), keeping prune and selfHeal."""
+def disable_auto_sync(ctx: KubeContext, namespace: str, name: str, *, reason: str = "", incident: str = "",
+                      username: str | None = None, now: datetime | None = None) -> Action:
+    """``automated.enabled=false`` (merge patch with resourceVersion), keeping prune and selfHeal, and the hold
+    recorded on the app in the same patch (``cockpit.actions.hold``: who, when, why, the incident, the revision)."""
+    from cockpit.actions.hold import deployed_revision, hold_annotations
+
     obj = get_application(ctx, namespace, name)
     if not is_auto_sync_enabled(obj):
         raise ActionRefused(f"auto-sync of {name} is already off", noop=True)
     automated = _map(_map(_map(obj.get("spec")).get("syncPolicy")).get("automated"))
     rv = _rv(obj)
-    body = {"spec": {"syncPolicy": {"automated": {"enabled": False}}}, "metadata": {"resourceVersion": rv}}
+    live = deployed_revision(obj)
+    who = username if username else ctx.user
+    annotations = hold_annotations(by=who, since=now or datetime.now(timezone.utc),
+                                   reason=reason or "auto-sync switched off for a rollback", incident=incident,
+                                   revision=live, bad_revision=live)
+    body = {"spec": {"syncPolicy": {"automated": {"enabled": False}}},
+            "metadata": {"resourceVersion": rv, "annotations": annotations}}
     write = kube_write(ctx, APPLICATIONS, namespace, name, method="PATCH", body=body, content_type=MERGE_PATCH,
                        precondition=rv)
     warnings = [w for w in (_appset_warning(ctx, obj),) if w]
@@ -104,14 +114,22 @@ def disable_auto_sync(ctx: KubeContext, namespace: str, name: str) -> Action:
     kept = ", ".join(f"{key}={str(automated.get(key) is True).lower()}" for key in ("prune", "selfHeal"))
     return _action(ctx, "argocd.disable_auto_sync", "disable auto-sync of", name, namespace, [write], obj,
                    risk=Risk.LOW, warnings=tuple(warnings),
-                   summary=f"turn auto-sync of {name} off (automated.enabled=false; {kept} kept)")
+                   summary=f"turn auto-sync of {name} off (automated.enabled=false; {kept} kept) and hold it at "
+                           f"{live[:7] or 'its current revision'}: {annotations['cockpit.dev/hold-reason']}")
 
 
 def enable_auto_sync(ctx: KubeContext, namespace: str, name: str) -> Action:
-    """``automated.enabled=true`` again (merge patch with resourceVersion)."""
+    """``automated.enabled=true`` again (merge patch with resourceVersion).  Refused on an app under a hold:
+    releasing a hold is its own action, with its checklist (``cockpit.actions.hold.release_hold``)."""
+    from cockpit.actions.hold import describe, hold_of
+
     obj = get_application(ctx, namespace, name)
     if is_auto_sync_enabled(obj):
         raise ActionRefused(f"auto-sync of {name} is already on", noop=True)
+    hold = hold_of(obj)
+    if hold is not None:
+        raise ActionRefused(f"auto-sync of {name} is {describe(hold)}: release the hold instead (it checks the "
+                            "revert has landed and Argo CD sees it)")
     policy = _map(_map(obj.get("spec")).get("syncPolicy"))
     rv = _rv(obj)
     body = {"spec": {"syncPolicy": {"automated": {"enabled": True}}}, "metadata": {"resourceVersion": rv}}
@@ -207,10 +225,11 @@ def rollback(ctx: KubeContext, namespace: str, name: str, history_id: int | None
     updated["operation"] = rollback_operation(obj, entry, username=who, prune=prune)
     if isinstance(updated.get("status"), dict):
         updated["status"].pop("operationState", None)
+    revision = str(entry.get("revision") or ",".join(str(r) for r in entry.get("revisions") or []) or "?")
+    _pin(updated, revision, who, entry, now or datetime.now(timezone.utc))
     rv = _rv(obj)
     write = kube_write(ctx, APPLICATIONS, namespace, name, method="PUT", body=updated, content_type=JSON,
                        precondition=rv)
-    revision = str(entry.get("revision") or ",".join(str(r) for r in entry.get("revisions") or []) or "?")
     short = revision[:7] if len(revision) >= 40 else revision
     history = _items(status.get("history"))
     warnings = [HOOKS_SKIPPED]
@@ -230,6 +249,22 @@ def rollback(ctx: KubeContext, namespace: str, name: str, history_id: int | None
         preview=f"operation:\n{_yaml(updated['operation'])}",
         follow_up="wait for the app to be Healthy; then revert the bad commit in git; then re-enable auto-sync",
     )
+
+
+def _pin(updated: dict[str, Any], revision: str, who: str, entry: dict[str, Any], now: datetime) -> None:
+    """The hold now pins the rollback's target; an app rolled back without a hold (auto-sync switched off by
+    hand) gets one, so every cockpit watching it sees who pinned it and why."""
+    from cockpit.actions.hold import deployed_revision, hold_annotations, hold_of
+
+    meta = updated.setdefault("metadata", {})
+    if not isinstance(meta.get("annotations"), dict):
+        meta["annotations"] = {}
+    if hold_of(updated) is None:
+        live = deployed_revision(updated)
+        meta["annotations"].update(hold_annotations(
+            by=who, since=now, reason=f"rolled back to history id {entry.get('id')}", incident="",
+            revision=revision, bad_revision=live))
+    meta["annotations"]["cockpit.dev/hold-revision"] = revision
 
 
 # --------------------------------------------------------------------------- sync

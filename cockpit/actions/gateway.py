@@ -78,6 +78,9 @@ class PlannedWrite:
     action: Action
     planned_at: datetime
     read_only: str | None  # why writes are refused here, None when they are allowed
+    # The pre-mortem (cockpit.premortem.Premortem) when the session assessed this write: it goes into every audit
+    # record of it, and a RISKY/UNSAFE one is not sent without the person's typed reason.
+    premortem: Any = field(default=None, compare=False)
 
     # -- what the modal shows ---------------------------------------------------------------------------------
     @property
@@ -415,13 +418,17 @@ class Gateway:
 
     # ------------------------------------------------------------------------------------------------ execute
 
-    def execute(self, planned: PlannedWrite, confirmed_by: str, *, typed: str | None = None) -> WriteResult:
+    def execute(self, planned: PlannedWrite, confirmed_by: str, *, typed: str | None = None,
+                reason: str | None = None) -> WriteResult:
         """Send the planned requests, in order, with an audit record before and after each one.
 
         ``confirmed_by`` names the person who confirmed; ``typed`` is what they typed in the modal: the target's
-        name for destructive actions (required), ``y`` (or nothing) for low-risk ones.
+        name for destructive actions (required), ``y`` (or nothing) for low-risk ones.  ``reason`` is why they
+        went ahead: required when the write's pre-mortem is RISKY or UNSAFE (``cockpit.premortem.needs_reason``).
         """
         refusal = self._refusal(planned, confirmed_by, typed)
+        if refusal is None:
+            refusal = self._premortem_refusal(planned, reason)
         if refusal is not None:
             return refusal
         with self._lock:
@@ -447,6 +454,7 @@ class Gateway:
         for index, write in enumerate(planned.writes):
             dry = check.dry_run[index] if index < len(check.dry_run) else None
             base = self._record_base(planned, write, index, total, confirmed_by, check, dry)
+            base.update(_premortem_fields(planned, reason))
             try:
                 self._append({"time": self.clock.now().isoformat(), "event": "before", **base,
                               "outcome": "sending"})
@@ -486,6 +494,18 @@ class Gateway:
             )
         if planned.risk is Risk.LOW and typed is not None and typed.strip().lower() not in ("y", "yes"):
             return WriteResult(planned.id, Outcome.REFUSED, "not confirmed: nothing was sent")
+        return None
+
+    @staticmethod
+    def _premortem_refusal(planned: PlannedWrite, reason: str | None) -> WriteResult | None:
+        if planned.premortem is None:
+            return None
+        from cockpit.premortem import needs_reason
+
+        if needs_reason(planned.premortem) and not (reason or "").strip():
+            verdict = getattr(getattr(planned.premortem, "verdict", None), "value", "?")
+            return WriteResult(planned.id, Outcome.REFUSED, f"the pre-mortem says {verdict.upper()}: type why you "
+                                                            "go ahead anyway; nothing was sent")
         return None
 
     def _record_base(
@@ -599,6 +619,18 @@ class Gateway:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _premortem_fields(planned: PlannedWrite, reason: str | None) -> dict[str, Any]:
+    """What the audit record adds for an assessed write: the verdict with its reasons, and the person's reason."""
+    out: dict[str, Any] = {}
+    if planned.premortem is not None:
+        out["premortem"] = planned.premortem.to_dict()
+    if reason and reason.strip():
+        out["reason"] = redact_text(reason.strip()[:1000])
+    if planned.action.audit_note:
+        out["note"] = redact_text(planned.action.audit_note)
+    return out
 
 
 def _is_conflict(err: SourceError, write: KubeWrite) -> bool:

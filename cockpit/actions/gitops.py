@@ -358,6 +358,14 @@ def revert_landed(repo_path: str, bad_sha: str, *, remote: str = "origin", base_
     ``git revert`` writes "This reverts commit <full sha>." into the message; that line survives merges and
     squash-merges of the PR, so it is what is looked for (the fact ``git.revert_merged``).
     """
+    found = revert_commit(repo_path, bad_sha, remote=remote, base_branch=base_branch, fetch=fetch)
+    return None if found is None else bool(found)
+
+
+def revert_commit(repo_path: str, bad_sha: str, *, remote: str = "origin", base_branch: str | None = None,
+                  fetch: bool = True) -> str | None:
+    """The newest commit on ``<remote>/<base_branch>`` reverting ``bad_sha`` ("" when there is none); None when
+    git cannot tell (no such remote, branch or commit)."""
     repo = os.fspath(repo_path)
     try:
         _check_remote(repo, remote)
@@ -375,4 +383,21 @@ def revert_landed(repo_path: str, bad_sha: str, *, remote: str = "origin", base_
                      f"--grep=This reverts commit {bad}")
     except (GitError, ActionRefused):
         return None
-    return bool(found.strip())
+    return found.strip()
+
+
+def contains(repo_path: str, ancestor: str, descendant: str) -> bool | None:
+    """Is commit ``ancestor`` in the history of ``descendant`` (or the same commit)?  None when git cannot tell
+    (either is not a commit of the clone: not fetched yet)."""
+    repo = os.fspath(repo_path)
+    try:
+        first, second = _resolve(repo, ancestor), _resolve(repo, descendant)
+    except (GitError, ActionRefused):
+        return None
+    if first == second:
+        return True
+    try:
+        base = _git(repo, "merge-base", first, second).strip()  # both resolved SHAs
+    except GitError:
+        return False  # no common history at all
+    return base == first

@@ -126,7 +126,9 @@ def _argocd(verb: str) -> Callable[[ActionEnv, dict[str, Any]], Action]:
 
         ctx = _kube(env)
         if verb == "disable":
-            return argocd.disable_auto_sync(ctx, p["namespace"], p["name"])
+            return argocd.disable_auto_sync(ctx, p["namespace"], p["name"], reason=str(p.get("reason") or ""),
+                                            incident=str(p.get("incident") or ""), username=env.username or None,
+                                            now=env.clock.now())
         if verb == "enable":
             return argocd.enable_auto_sync(ctx, p["namespace"], p["name"])
         user = env.username or None
@@ -138,6 +140,26 @@ def _argocd(verb: str) -> Callable[[ActionEnv, dict[str, Any]], Action]:
             )
         return argocd.sync(ctx, p["namespace"], p["name"], prune=_bool(p.get("prune", False), "prune"),
                            revision=_opt(p, "revision"), username=user)
+
+    return build
+
+
+def _release_hold(env: ActionEnv, p: dict[str, Any]) -> Action:
+    from cockpit.actions import hold
+
+    return hold.release_hold(_kube(env), p["namespace"], p["name"], gitops_repo=_opt(p, "repo") or env.gitops_repo,
+                             bad_revision=str(p.get("bad_commit") or ""), override=str(p.get("override") or ""))
+
+
+def _freeze(verb: str) -> Callable[[ActionEnv, dict[str, Any]], Action]:
+    def build(env: ActionEnv, p: dict[str, Any]) -> Action:
+        from cockpit.actions import freeze
+
+        if verb == "freeze":
+            return freeze.freeze(_kube(env), p["namespace"], p["name"], reason=str(p.get("reason") or ""),
+                                 incident=str(p.get("incident") or ""), username=env.username,
+                                 now=env.clock.now())
+        return freeze.unfreeze(_kube(env), p["namespace"], p["name"])
 
     return build
 
@@ -215,14 +237,21 @@ ACTIONS: dict[str, ActionSpec] = {
                    "promote to the next step (or --full)"),
         ActionSpec("rollouts.undo", "kube", ("namespace", "name"), ("to_revision",), _rollouts("undo"),
                    "put spec.template back on an earlier revision"),
-        ActionSpec("argocd.disable_auto_sync", "kube", ("namespace", "name"), (), _argocd("disable"),
-                   "automated.enabled=false, keeping prune/selfHeal"),
+        ActionSpec("argocd.disable_auto_sync", "kube", ("namespace", "name"), ("reason", "incident"),
+                   _argocd("disable"), "automated.enabled=false, keeping prune/selfHeal, and a hold recorded"),
         ActionSpec("argocd.rollback", "kube", ("namespace", "name"), ("history_id", "prune"), _argocd("rollback"),
                    "sync back to a history id"),
         ActionSpec("argocd.sync", "kube", ("namespace", "name"), ("prune", "revision"), _argocd("sync"),
                    "sync the app to git"),
         ActionSpec("argocd.enable_auto_sync", "kube", ("namespace", "name"), (), _argocd("enable"),
-                   "automated.enabled=true"),
+                   "automated.enabled=true (refused under a hold: release it)"),
+        ActionSpec("argocd.release_hold", "kube", ("namespace", "name"), ("bad_commit", "override", "repo"),
+                   _release_hold, "auto-sync back on and the hold removed, once the revert landed and Argo CD "
+                                  "sees it"),
+        ActionSpec("argocd.freeze", "kube", ("namespace", "name", "reason"), ("incident",), _freeze("freeze"),
+                   "deny automated syncs into the app's blast radius (AppProject window, RollingSync paused)"),
+        ActionSpec("argocd.unfreeze", "kube", ("namespace", "name"), (), _freeze("unfreeze"),
+                   "remove the incident freeze"),
         ActionSpec("helm.rollback", "kube", ("namespace", "release"), ("revision",), _helm,
                    "helm rollback through the helm binary"),
         ActionSpec("cnpg.recover", "kube", ("namespace", "cluster", "target_time"), ("name", "instances"), _cnpg,

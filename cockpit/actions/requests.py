@@ -342,6 +342,7 @@ class Action:
     follow_up: str = ""  # what to do or watch next (a PR hint, the phase to watch)
     current: Any = field(default=None, compare=False, repr=False)
     confirm: str = ""  # what to type when ``target`` is awkward to type (a long S3 key); "" = the target
+    audit_note: str = ""  # kept in the audit record of every request (a hold released over its checklist: why)
 
     @property
     def confirm_word(self) -> str:

@@ -7,7 +7,7 @@ the cockpit evaluates the project's windows itself and says so before anyone con
 Semantics follow Argo CD's ``SyncWindows.Matches`` / ``CanSync`` (pkg/apis/application/v1alpha1/types.go):
 
 * a window applies to an app when one of its ``applications``, ``clusters`` (destination name or server) or
-  ``namespaces`` globs matches;
+  ``namespaces`` globs matches -- or, with ``andOperator: true``, when every one of them that is set matches;
 * a window is active when a start of its cron ``schedule`` lies within the last ``duration``;
 * an active deny window blocks, unless the sync is manual and every active deny window has ``manualSync``;
 * otherwise an active allow window allows; with only inactive allow windows, a manual sync passes when they
@@ -121,6 +121,8 @@ class Window:
     namespaces: tuple[str, ...]
     clusters: tuple[str, ...]
     time_zone: str
+    and_operator: bool = False
+    description: str = ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "Window":
@@ -131,7 +133,7 @@ class Window:
         return cls(
             str(raw.get("kind") or ""), str(raw.get("schedule") or ""), str(raw.get("duration") or ""),
             raw.get("manualSync") is True, strings("applications"), strings("namespaces"), strings("clusters"),
-            str(raw.get("timeZone") or "UTC"),
+            str(raw.get("timeZone") or "UTC"), raw.get("andOperator") is True, str(raw.get("description") or ""),
         )
 
     def describe(self) -> str:
@@ -139,17 +141,30 @@ class Window:
         return f"{self.kind} window '{self.schedule}' for {self.duration} ({self.time_zone}{manual})"
 
     def applies_to(self, app: dict[str, Any]) -> bool:
+        """``SyncWindows.Matches`` for one window: OR over the selectors, or AND with ``andOperator``."""
         name = str((app.get("metadata") or {}).get("name") or "")
         destination = (app.get("spec") or {}).get("destination") or {}
         dest_ns = str(destination.get("namespace") or "")
         dest_name, dest_server = str(destination.get("name") or ""), str(destination.get("server") or "")
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.applications):
+        matched = is_set = False
+        if self.applications:
+            is_set = True
+            matched = any(fnmatch.fnmatchcase(name, pattern) for pattern in self.applications)
+        if self.and_operator and is_set and not matched:
+            return False
+        if not self.and_operator and matched:
             return True
-        for pattern in self.clusters:
-            if (dest_name and fnmatch.fnmatchcase(dest_name, pattern)) or (
-                    dest_server and fnmatch.fnmatchcase(dest_server, pattern)):
-                return True
-        return any(fnmatch.fnmatchcase(dest_ns, pattern) for pattern in self.namespaces)
+        if self.clusters:
+            is_set = True
+            matched = any((dest_name and fnmatch.fnmatchcase(dest_name, pattern)) or
+                          (dest_server and fnmatch.fnmatchcase(dest_server, pattern)) for pattern in self.clusters)
+        if self.and_operator and is_set and not matched:
+            return False
+        if not self.and_operator and matched:
+            return True
+        if self.namespaces:
+            matched = any(fnmatch.fnmatchcase(dest_ns, pattern) for pattern in self.namespaces)
+        return matched
 
     def active(self, now: datetime) -> bool | None:
         """Is a start of the schedule within the last ``duration``?  None when the window cannot be read."""

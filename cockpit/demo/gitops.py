@@ -2,7 +2,7 @@
 
 The default incident (scenario ``forward-only``)::
 
-    #39  base: catalog v1.5.0, CPU request 250m, the additive migration 0041
+    #39  base: catalog v1.5.0, CPU request 250m, the additive migration 0041, the migration Job (a PreSync hook)
     #40  the overlay's CPU request 250m -> 500m                     (a config change)
     #41  a README edit                                               (a new revision, no manifest change)
     #42  image tag v1.5.0 -> v1.5.1 + migrations/0042 DROP COLUMN   (the bad release: forward-only)
@@ -40,6 +40,7 @@ kind: Kustomization
 namespace: bookstore-platform-acme-books
 resources:
   - rollout.yaml
+  - migrate-job.yaml
 patches:
   - path: cpu-patch.yaml
 images:
@@ -69,6 +70,27 @@ spec:
       containers:
         - name: catalog
           image: ghcr.io/acme/catalog
+"""
+
+# The release's migrations run as an Argo CD PreSync hook before the new pods start -- and a rollback, which syncs
+# with the apply strategy, skips it (the pre-mortem lists it).
+MIGRATE_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: catalog-migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+    argocd.argoproj.io/hook-delete-policy: BeforeHookCreation
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: ghcr.io/acme/catalog
+          args: ["migrate", "--dir", "/migrations", "--up"]
 """
 
 MIGRATION_0041 = """\
@@ -127,6 +149,7 @@ def _steps(release: str) -> list[Step]:
         f"{app}/kustomization.yaml": KUSTOMIZATION.format(tag="v1.5.0"),
         f"{app}/cpu-patch.yaml": CPU_PATCH.format(cpu="250m"),
         f"{app}/rollout.yaml": ROLLOUT,
+        f"{app}/migrate-job.yaml": MIGRATE_JOB,
         "migrations/0041_add_status_column.sql": MIGRATION_0041,
     }
     if release == "quota":

@@ -368,6 +368,7 @@ class DemoPlatform:
                 continue
             self._seed(obj)
         if workload != "helm":
+            self._seed(scenario.app_project())
             self._seed(self._application())
         if workload == "canary":
             stored = self._seed(scenario.rollout(now))
@@ -684,7 +685,9 @@ class DemoPlatform:
                 "startedAt": now, "finishedAt": now,
                 "syncResult": {"revision": sha, "source": source, "resources": resources}}
             head = self._head(str(spec_source.get("targetRevision") or "HEAD"))
-            status["sync"] = {"status": "Synced" if sha == head else "OutOfSync", "revision": sha,
+            # status.sync.revision is what Argo CD compared the app with: the tracked branch's head, not what was
+            # synced (a rollback leaves the app OutOfSync at the bad head until git moves)
+            status["sync"] = {"status": "Synced" if sha == head else "OutOfSync", "revision": head or sha,
                               "comparedTo": {"source": spec_source,
                                              "destination": _map(app["spec"].get("destination"))}}
             status["reconciledAt"] = now
@@ -780,12 +783,22 @@ class DemoPlatform:
                 return
             source = _map(app["spec"].get("source"))
             head = self._head(str(source.get("targetRevision") or "HEAD"))
-            if not head or head == _map(_map(app.get("status")).get("sync")).get("revision"):
+            if not head or head == self._synced(app):
                 return
             app["operation"] = {"sync": {"revision": head}, "initiatedBy": {"automated": True}}
             self._seed(app)
             self._event("argocd", f"auto-sync of {name}: {head[:7]} is new on {source.get('targetRevision')}")
         self._scheduler.call_later(self.timing.sync, lambda: self._sync(name))
+
+    @staticmethod
+    def _synced(app: dict[str, Any]) -> str:
+        """The revision last synced (Argo CD's ``operationState.syncResult.revision``, else the newest history's)."""
+        status = _map(app.get("status"))
+        result = _map(_map(status.get("operationState")).get("syncResult")).get("revision")
+        if isinstance(result, str) and result:
+            return result
+        history = [entry for entry in status.get("history") or [] if isinstance(entry, dict)]
+        return str(history[-1].get("revision") or "") if history else ""
 
     def _origin_moved(self) -> None:
         """Argo CD's refresh after a new commit: OutOfSync, and an auto-sync when that is on."""
@@ -796,8 +809,9 @@ class DemoPlatform:
         head = self._head(str(source.get("targetRevision") or "HEAD"))
         status = app.setdefault("status", {})
         sync = status.setdefault("sync", {})
-        if head and head != sync.get("revision") and sync.get("status") != "OutOfSync":
-            sync["status"] = "OutOfSync"
+        if head and head != sync.get("revision"):  # the refresh: compared with the new head
+            sync["revision"] = head
+            sync["status"] = "Synced" if head == self._synced(app) else "OutOfSync"
             status["reconciledAt"] = _iso(_now())
             self._seed(app)
         if self._auto_sync_on(app):

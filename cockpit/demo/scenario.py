@@ -49,6 +49,24 @@ def namespaces() -> list[dict[str, Any]]:
     ]
 
 
+PROJECT = "bookstore-platform"
+
+
+def app_project() -> dict[str, Any]:
+    """The Argo CD AppProject the catalog app belongs to (no sync windows until someone freezes it)."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": PROJECT, "namespace": ARGOCD_NAMESPACE},
+        "spec": {
+            "description": "the bookstore platform's tenants",
+            "sourceRepos": [REPO],
+            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "bookstore-platform-*"}],
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+        },
+    }
+
+
 def _source(tag: str, cpu: str) -> dict[str, Any]:
     return {
         "repoURL": REPO,
@@ -109,7 +127,7 @@ def application(
                      "labels": {"app.kubernetes.io/part-of": "bookstore-platform", "region": "us-east",
                                 "tenant": "acme-books"}},
         "spec": {
-            "project": "bookstore-platform",
+            "project": PROJECT,
             "source": _source(tags[42], "500m"),
             "destination": {"server": "https://kubernetes.default.svc", "namespace": APP_NAMESPACE},
             "syncPolicy": {"automated": automated, "syncOptions": ["CreateNamespace=true"]},

@@ -684,8 +684,33 @@ class Session:
         """RBAC review + server-side dry-run.  Blocking."""
         return self.gateway.preflight(planned)
 
-    def execute(self, planned: Any, typed: str | None) -> Any:
-        """Send a confirmed write through the gateway (audited before and after).  Blocking.
+    def assess(self, planned: Any) -> Any:
+        """The pre-mortem of a planned rollback write (``cockpit.premortem``), attached to it.  Blocking (reads the
+        cluster and git, bounded): call it in the planning thread right after :meth:`plan`.  Returns the
+        PlannedWrite with ``premortem`` set -- unchanged for writes that need none, and in a replay.  The gateway
+        then puts the verdict and reasons in the write's audit records, and refuses a RISKY/UNSAFE one sent
+        without the person's reason (``execute(..., reason=...)``)."""
+        from cockpit.premortem import assess, view_of
+
+        if not self.live or getattr(planned, "premortem", None) is not None:
+            return planned
+        premortem = assess(view_of(self, planned.context), planned)
+        if premortem is None:
+            return planned
+        return dataclasses.replace(planned, premortem=premortem)
+
+    def leaf_premortem(self, context: str) -> Any:
+        """The pre-mortem of the recommended leaf's first rollback write, for the tree (None: no leaf, or a leaf
+        without one).  Blocking: run it in the scheduler's pool after an evaluation."""
+        from cockpit.premortem import for_leaf
+
+        if not self.live:
+            return None
+        return for_leaf(self, context)
+
+    def execute(self, planned: Any, typed: str | None, reason: str | None = None) -> Any:
+        """Send a confirmed write through the gateway (audited before and after).  Blocking.  ``reason`` is the
+        person's typed reason, required when the write's pre-mortem is RISKY or UNSAFE.
 
         A live session first takes (or renews) the context's driver lease, and sends nothing while another cockpit
         holds it (``cockpit.lease``)."""
@@ -697,7 +722,7 @@ class Session:
                 from cockpit.actions.gateway import Outcome, WriteResult
 
                 return WriteResult(planned.id, Outcome.REFUSED, refused)
-        result = self.gateway.execute(planned, self.person, typed=typed)
+        result = self.gateway.execute(planned, self.person, typed=typed, reason=reason)
         if planned.action.name in LEASE_ACTIONS:
             if self.drivers is not None:
                 self.drivers.lease_written(planned, result)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from cockpit.models import ArgoApp, HistoryEntry
+from cockpit.models import AppHold, ArgoApp, HistoryEntry
 from cockpit.timefmt import parse_time
 from cockpit.sources.raw import as_map as _map, as_text as _text, as_items as _items
 
@@ -26,6 +26,17 @@ ARROW = "→"
 _MAX_VALUES_TEXT = 256 * 1024  # helm `values` strings longer than this are compared as text only
 _MAX_NODES = 50_000  # walking budget for values trees (a YAML alias bomb expands without bound)
 _MAX_DEPTH = 64
+
+# The auto-sync hold (cockpit.actions.hold writes them; every cockpit watching the app reads them back).
+HOLD_PREFIX = "cockpit.dev/hold-"
+HOLD_BY = "cockpit.dev/hold-by"  # who placed the hold
+HOLD_SINCE = "cockpit.dev/hold-since"  # when, RFC 3339 UTC
+HOLD_REASON = "cockpit.dev/hold-reason"  # why, as the person typed it
+HOLD_INCIDENT = "cockpit.dev/hold-incident"  # the incident it belongs to (may be empty)
+HOLD_REVISION = "cockpit.dev/hold-revision"  # the revision the app is pinned at (the rollback target, once rolled back)
+HOLD_BAD_REVISION = "cockpit.dev/hold-bad-revision"  # what was live when the hold was placed: the revert must undo it
+HOLD_ANNOTATIONS = (HOLD_BY, HOLD_SINCE, HOLD_REASON, HOLD_INCIDENT, HOLD_REVISION, HOLD_BAD_REVISION)
+_MAX_HOLD_TEXT = 1024
 
 Leaves = dict[tuple[str, ...], Any]  # values tree flattened: path -> scalar
 ImageRef = tuple[str, str, str]  # (label shown, reference without tag, tag or digest)
@@ -97,7 +108,27 @@ def parse_application(obj: Any) -> ArgoApp:
         ),
         resource_version=_text(meta.get("resourceVersion")),
         has_status=bool(status),
+        hold=parse_hold(meta.get("annotations")),
     )
+
+
+def parse_hold(annotations: Any) -> AppHold | None:
+    """The auto-sync hold recorded in an object's annotations; None when ``cockpit.dev/hold-by`` is absent.
+
+    Annotation values are untrusted and cut to a kilobyte each; a ``since`` that does not parse reads as None.
+    """
+    annotations = _map(annotations)
+    by = annotations.get(HOLD_BY)
+    if not isinstance(by, str) or not by.strip():
+        return None
+
+    def text(key: str) -> str:
+        value = annotations.get(key)
+        return value[:_MAX_HOLD_TEXT] if isinstance(value, str) else ""
+
+    return AppHold(by=text(HOLD_BY), since=parse_time(annotations.get(HOLD_SINCE)), reason=text(HOLD_REASON),
+                   incident=text(HOLD_INCIDENT), revision=text(HOLD_REVISION),
+                   bad_revision=text(HOLD_BAD_REVISION))
 
 
 def _owner_appset(meta: dict[str, Any]) -> str:

@@ -374,3 +374,118 @@ def last_two_revisions(app: ArgoApp | None) -> tuple[str, str] | None:
     new = newest.revision or next(iter(newest.revisions), "")
     old = previous.revision or next(iter(previous.revisions), "")
     return (old, new) if old and new else None
+
+
+# --------------------------------------------------------------------------- what a write would change (pre-mortem)
+
+MAX_DIFF_BYTES = 256 * 1024  # the hunks shown before a rollback; a bigger diff is cut and says so
+MAX_TREE_FILES = 400  # manifests read at one revision (hooks, image tags)
+
+
+@dataclass(frozen=True)
+class Hunk:
+    header: str  # "@@ -3,2 +3,2 @@ images:"
+    lines: tuple[str, ...]  # "-    newTag: v1.5.1", "+    newTag: v1.5.0", " context" (untrusted text)
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: str
+    status: str  # A added, D deleted, M modified, R renamed (from git's headers)
+    hunks: tuple[Hunk, ...]
+
+    @property
+    def changed_lines(self) -> tuple[str, ...]:
+        return tuple(line for hunk in self.hunks for line in hunk.lines if line[:1] in "+-")
+
+
+@dataclass(frozen=True)
+class Diff:
+    old_rev: str
+    new_rev: str
+    files: tuple[FileDiff, ...]
+    truncated: bool  # the diff was longer than MAX_DIFF_BYTES: only its start is here
+
+
+def diff(repo_path: str, old_rev: str, new_rev: str, *, paths: Sequence[str] = (), context_lines: int = 1,
+         timeout: float = GIT_TIMEOUT, limit: int = MAX_DIFF_BYTES) -> Diff:
+    """The unified diff from ``old_rev`` to ``new_rev`` (files and hunks), limited to ``paths`` when given.
+
+    What a rollback from ``old_rev`` (live) to ``new_rev`` (the target) would change in the repository.  Binary
+    files are listed without hunks.  Raises SourceError like :func:`change_report`.
+    """
+    with _open(repo_path) as repo:
+        old = _resolve(repo, old_rev, timeout=timeout)
+        new = _resolve(repo, new_rev, timeout=timeout)
+        wanted = [path.strip("/") for path in paths if path and path.strip("/") and not path.startswith("-")]
+        out = _run(repo, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M",
+                   f"--unified={max(0, min(context_lines, 5))}", old, new, "--", *wanted, timeout=timeout)
+    truncated = len(out) > limit
+    return Diff(old, new, parse_unified(_text(out[:limit])), truncated)
+
+
+def parse_unified(text: str) -> tuple[FileDiff, ...]:
+    """Files and hunks of ``git diff`` output (pure)."""
+    files: list[FileDiff] = []
+    path, status, hunks, header, lines = "", "M", [], "", []
+
+    def close_hunk() -> None:
+        nonlocal header, lines
+        if header:
+            hunks.append(Hunk(header, tuple(lines)))
+        header, lines = "", []
+
+    def close_file() -> None:
+        nonlocal path, status, hunks
+        close_hunk()
+        if path:
+            files.append(FileDiff(path, status, tuple(hunks)))
+        path, status, hunks = "", "M", []
+
+    for line in text.splitlines():
+        if line.startswith("diff --git "):
+            close_file()
+            path = line.rsplit(" b/", 1)[-1] if " b/" in line else line[len("diff --git "):]
+        elif not header and line.startswith("new file mode"):
+            status = "A"
+        elif not header and line.startswith("deleted file mode"):
+            status = "D"
+        elif not header and line.startswith("rename to "):
+            status, path = "R", line[len("rename to "):]
+        elif not header and line.startswith("+++ ") and line[4:] != "/dev/null":
+            path = line[4:].removeprefix("b/")
+        elif line.startswith("@@"):
+            close_hunk()
+            header = line
+        elif header and line[:1] in "+- \\":
+            lines.append(line)
+    close_file()
+    return tuple(files)
+
+
+def files_at(repo_path: str, rev: str, *, paths: Sequence[str] = (), suffixes: tuple[str, ...] = YAML_SUFFIXES,
+             timeout: float = GIT_TIMEOUT, max_files: int = MAX_TREE_FILES) -> tuple[str, dict[str, str]]:
+    """(commit SHA, {path: text}) of the files under ``paths`` ending in ``suffixes`` at ``rev``.
+
+    At most ``max_files`` files of at most ``MAX_BLOB_BYTES`` each are read (bigger ones are left out).
+    """
+    with _open(repo_path) as repo:
+        sha = _resolve(repo, rev, timeout=timeout)
+        wanted = [path.strip("/") for path in paths if path and path.strip("/") and not path.startswith("-")]
+        listing = _run(repo, "ls-tree", "-r", "-z", "-l", sha, "--", *wanted, timeout=timeout)
+        texts: dict[str, str] = {}
+        for entry in listing.split(b"\0"):
+            if not entry or b"\t" not in entry:
+                continue
+            info, raw_path = entry.split(b"\t", 1)
+            parts = info.split()
+            path = os.fsdecode(raw_path)
+            if len(parts) < 4 or parts[1] != b"blob" or not path.lower().endswith(suffixes):
+                continue
+            size = int(parts[3]) if parts[3].isdigit() else MAX_BLOB_BYTES + 1
+            if size > MAX_BLOB_BYTES:
+                continue
+            if len(texts) >= max_files:
+                break
+            texts[path] = _text(_blob(repo, sha, path, timeout=timeout))
+    return sha, texts

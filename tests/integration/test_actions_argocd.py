@@ -40,13 +40,18 @@ def _send(gateway, action, typed=None):
 def test_disable_auto_sync_keeps_prune_and_self_heal(kube_emulator, kube_ctx, gateway):
     seeded = kube_emulator.seed(application(automated=dict(AUTOMATED)))
     kube_emulator.clear_requests()
-    action = argocd.disable_auto_sync(kube_ctx, "argocd", APP)
+    action = argocd.disable_auto_sync(kube_ctx, "argocd", APP, reason="INC-7 rollback", incident="INC-7",
+                                      username="alice", now=NOW)
     assert action.risk is Risk.LOW and "prune=true, selfHeal=true kept" in action.summary
     assert _send(gateway, action).ok
     (real,) = real_writes(kube_emulator)
     assert (real.method, real.path, real.content_type) == ("PATCH", PATH, "application/merge-patch+json")
+    live = "d8f3c2a" + "0" * 33
     assert body_of(real) == {"spec": {"syncPolicy": {"automated": {"enabled": False}}},
-                             "metadata": {"resourceVersion": seeded["metadata"]["resourceVersion"]}}
+                             "metadata": {"resourceVersion": seeded["metadata"]["resourceVersion"], "annotations": {
+                                 "cockpit.dev/hold-by": "alice", "cockpit.dev/hold-since": "2026-05-20T14:27:00Z",
+                                 "cockpit.dev/hold-reason": "INC-7 rollback", "cockpit.dev/hold-incident": "INC-7",
+                                 "cockpit.dev/hold-revision": live, "cockpit.dev/hold-bad-revision": live}}}
     assert _get(kube_emulator)["spec"]["syncPolicy"]["automated"] == {"enabled": False, "prune": True,
                                                                       "selfHeal": True}
 

@@ -326,7 +326,9 @@ def test_argocd_rollback_seeds_a_promoted_regression(live: Live):
 def test_argocd_rollback_controller_rolls_back_and_the_revert_lands(live: Live):
     from cockpit.actions import gitops
 
-    live.send("argocd.disable_auto_sync", namespace=scenario.ARGOCD_NAMESPACE, name=scenario.APP_NAME)
+    live.send("argocd.disable_auto_sync", namespace=scenario.ARGOCD_NAMESPACE, name=scenario.APP_NAME,
+              reason="p99 regression after #42")
+    assert live.app().hold.reason == "p99 regression after #42"
     live.send("argocd.rollback", namespace=scenario.ARGOCD_NAMESPACE, name=scenario.APP_NAME, history_id="41")
     app = wait_for("the rollback sync", lambda: (a := live.app()) and a.operation_phase == "Succeeded"
                    and a.history[0].id == 43 and a)
@@ -342,8 +344,13 @@ def test_argocd_rollback_controller_rolls_back_and_the_revert_lands(live: Live):
     branch = result.responses[0]["branch"]
     wait_for("the reviewer's merge", lambda: live.platform.merged.get(branch))
     assert gitops.revert_landed(live.settings.gitops_repo, bad)  # fact git.revert_merged, as the cockpit reads it
-    live.send("argocd.enable_auto_sync", namespace=scenario.ARGOCD_NAMESPACE, name=scenario.APP_NAME)
     head = live.platform.merged[branch]
+    # Argo CD's refresh compares the app with the merge: status.sync.revision, which the hold's checklist reads
+    wait_for("Argo CD to see the merge", lambda: live.get(APPLICATIONS, scenario.ARGOCD_NAMESPACE, scenario.APP_NAME)
+             ["status"]["sync"]["revision"] == head)
+    assert live.app().hold.revision == live.platform.revisions[41]  # the rollback pinned its target
+    live.send("argocd.release_hold", namespace=scenario.ARGOCD_NAMESPACE, name=scenario.APP_NAME)
+    assert live.app().hold is None and live.app().auto_sync
     app = wait_for("auto-sync of the merge", lambda: (a := live.app()).history[0].revision == head
                    and a.sync_status == "Synced" and a)
     assert app.history[0].initiated_by == "automated"

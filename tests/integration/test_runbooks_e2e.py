@@ -157,7 +157,7 @@ def test_argocd_rollback(oncall: Oncall) -> None:
     assert oncall.recommended() == "code-rollback-argocd"
     oncall.run("code-rollback-argocd")
     done = sent(oncall)
-    for action in ("argocd.disable_auto_sync", "argocd.rollback", "git.revert", "argocd.enable_auto_sync"):
+    for action in ("argocd.disable_auto_sync", "argocd.rollback", "git.revert", "argocd.release_hold"):
         assert any(line.startswith(action) for line in done), (action, done)
     # the cockpit's own rollback is not "the deploy": the tree does not recommend rolling back to #42
     assert oncall.recommended() != "code-rollback-argocd" or \
