@@ -145,8 +145,8 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         if self.run is None:
             return safe_text(self.error or f"runbook {self.runbook_id}", "bold red")
         book = self.run.runbook
-        text = Text.assemble(safe_text(book.title, "bold"), (f"   {book.layer} layer · RTO {book.rto or 'n/a'} · "
-                                                              "context ", "dim"),
+        text = Text.assemble(safe_text(book.title, "bold"),
+                             safe_text(f"   {book.layer} layer · RTO {book.rto or 'n/a'} · context ", "dim", limit=120),
                              safe_text(self.context, "bold", limit=60))
         stale = self.session.runbook_staleness(book.id)
         head = self.query_one("#head", Static)
@@ -183,7 +183,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
             if item.started_at and item.finished_at:
                 took = f"{(item.finished_at - item.started_at).total_seconds():.0f}s"
             kind = item.step.kind + (" (safety)" if item.step.safety else "")
-            table.add_row(Text(mark, style=style), title, Text(kind, style=KIND_STYLE.get(item.step.kind, "")),
+            table.add_row(Text(mark, style=style), title, safe_text(kind, KIND_STYLE.get(item.step.kind, ""), limit=40),
                           took)
         return table
 
