@@ -77,6 +77,8 @@ class AskScreen(OnceModal["dict[str, str] | None"]):
 class RunbookScreen(ReportsWorkerErrors, Screen):
     BINDINGS = [
         Binding("enter", "proceed", "Proceed"),
+        # in read-only, on an action step: the key shows what it would do and that nothing is sent (disabled)
+        Binding("enter", "read_only_step", "Proceed (read-only: nothing is sent)"),
         Binding("s", "skip", "Skip / override (with reason)"),
         Binding("r", "retry", "Retry"),
         Binding("e", "edit", "Edit inputs"),
@@ -137,6 +139,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
     # -- drawing ---------------------------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
+        self.refresh_bindings()  # Enter's meaning follows the current step (read-only on an action step)
         self.query_one("#head", Static).update(self._head())
         self.query_one("#steps-table", Static).update(self._steps())
         self.query_one("#detail-text", Static).update(self._detail())
@@ -237,6 +240,26 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         return Group(*parts)
 
     # -- the person's keys ----------------------------------------------------------------------------------
+
+    def _read_only_action_step(self) -> bool:
+        from cockpit.runbooks.executor import StepState
+
+        run = self.run
+        item = run.current if run is not None else None
+        return (item is not None and item.state is StepState.NEEDS_CONFIRMATION
+                and bool(self.session.why_read_only(self.context)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only or a replay: Enter on an action step is shown as read-only and disabled (nothing is sent;
+        the step can be skipped with a reason or the run ended)."""
+        if action == "proceed":
+            return not self._read_only_action_step()
+        if action == "read_only_step":
+            return None if self._read_only_action_step() else False
+        return True
+
+    def action_read_only_step(self) -> None:  # never runs: check_action keeps it disabled
+        return None
 
     @work(group="runbook-person", exclusive=True, exit_on_error=False)
     async def action_proceed(self) -> None:

@@ -45,6 +45,19 @@ class RolloutPane(Pane):
             self.namespace = namespace
             self.name = name
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only (a flag, a context's setting, a replay): the write keys are hidden from the footer and do
+        nothing (the gateway would refuse them anyway)."""
+        if action == "rollout" and self.read_only_reason():
+            return False
+        return True
+
+    def read_only_reason(self) -> str | None:
+        session = getattr(self.app, "session", None) if self.is_attached else None
+        if session is None:
+            return None
+        return session.why_read_only(self.context)
+
     def action_rollout(self, verb: str) -> None:
         data = self.entry.current
         if not isinstance(data, RolloutView):
