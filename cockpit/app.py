@@ -227,7 +227,19 @@ class CockpitApp(App[int]):
         if not alive:
             self.exit(1)
 
+    def _abandon_requests(self) -> None:
+        """Quitting never waits: end every request and credential plugin in flight (the plan of a write in a
+        to_thread worker among them; Textual's asyncio.run waits for those threads before it returns)."""
+        from cockpit.sources.limits import abandon_all
+
+        abandon_all("the cockpit is quitting")
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self._abandon_requests()
+        super().exit(*args, **kwargs)
+
     def on_unmount(self) -> None:
+        self._abandon_requests()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.session.stop()
