@@ -41,6 +41,56 @@ class SessionMessage(Message):
                 and message.event == self.event)
 
 
+_PALETTE: type | None = None
+
+
+def _palette_class() -> type:
+    """Textual's command palette, safe under bursts of keys (a held key, a paste, a laggy SSH link).
+
+    Textual 8.2.8 (the newest release) has three crashes there, found by tests/ui/test_key_fuzz.py:
+    PageUp/PageDown reaching the command list before it was laid out (ctrl+p then PageDown in one burst) raise
+    KeyError in ``OptionList._move_page``; a second Esc/Enter queued behind the first dismisses the palette twice
+    (ScreenStackError: it pops the dashboard); the command-gathering worker of a palette already closing raises
+    NoMatches on its CommandList (a worker that exits the app).  Here such a key does nothing, the palette closes
+    once, and a closing palette's search just stops."""
+    global _PALETTE
+    if _PALETTE is not None:
+        return _PALETTE
+    from textual import work
+    from textual.command import CommandList, CommandPalette
+    from textual.css.query import NoMatches
+
+    gather = CommandPalette._gather_commands.__wrapped__  # the coroutine under Textual's @work
+
+    class CockpitPalette(CommandPalette):
+        def _action_command_list(self, action: str) -> None:
+            try:
+                super()._action_command_list(action)
+            except (KeyError, IndexError):  # a page key before the list was laid out
+                if not action.startswith("page_"):
+                    raise
+
+        def dismiss(self, result: Any = None) -> Any:  # type: ignore[override]
+            if self.app.screen is not self:  # already closing: a second Esc/Enter would pop the screen below
+                from textual.await_complete import AwaitComplete
+
+                return AwaitComplete(asyncio.sleep(0))
+            return super().dismiss(result)
+
+        @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+        async def _gather_commands(self, search_value: str) -> None:
+            if not self.is_attached:
+                return
+            try:
+                await gather(self, search_value)
+            except NoMatches:
+                if self.is_attached and self.app.screen is self and self.query(CommandList):
+                    raise  # not the closing race: a real fault
+
+    _PALETTE = CockpitPalette
+    return CockpitPalette
+
+
 class CockpitApp(App[int]):
     TITLE = "cockpit"
     CSS_PATH = "app.tcss"
@@ -138,6 +188,12 @@ class CockpitApp(App[int]):
             return
         context = self.session.targets[0].name
         self.call_after_refresh(lambda: self.dashboard.open_runbook(context, runbook, runbook))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(_palette_class()(id="--command-palette"))
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
