@@ -60,7 +60,9 @@ def _palette_class() -> type:
     from textual.command import CommandList, CommandPalette
     from textual.css.query import NoMatches
 
-    gather = CommandPalette._gather_commands.__wrapped__  # the coroutine under Textual's @work
+    # the coroutine under Textual's @work; if a later Textual changes these internals, the fuzz test says so
+    gather = getattr(CommandPalette._gather_commands, "__wrapped__", None)
+    group = getattr(CommandPalette, "_GATHER_COMMANDS_GROUP", "--textual-command-palette-gather-commands")
 
     class CockpitPalette(CommandPalette):
         def _action_command_list(self, action: str) -> None:
@@ -74,19 +76,21 @@ def _palette_class() -> type:
             if self.app.screen is not self:  # already closing: a second Esc/Enter would pop the screen below
                 from textual.await_complete import AwaitComplete
 
-                return AwaitComplete(asyncio.sleep(0))
+                return AwaitComplete.nothing()
             return super().dismiss(result)
 
-        @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+        @work(exclusive=True, group=group)
         async def _gather_commands(self, search_value: str) -> None:
             if not self.is_attached:
                 return
             try:
-                await gather(self, search_value)
+                await gather(self, search_value)  # type: ignore[misc]
             except NoMatches:
                 if self.is_attached and self.app.screen is self and self.query(CommandList):
                     raise  # not the closing race: a real fault
 
+    if gather is None:
+        del CockpitPalette._gather_commands
     _PALETTE = CockpitPalette
     return CockpitPalette
 
@@ -154,6 +158,8 @@ class CockpitApp(App[int]):
     def on_session_message(self, message: SessionMessage) -> None:
         from cockpit.screens.base import notify_untrusted
 
+        if not self.is_running:  # quitting: the screens are being taken down, nothing is drawn any more
+            return
         event = message.event
         if isinstance(event, Notice):
             notify_untrusted(self, event.text, severity=event.severity, timeout=event.timeout)
@@ -194,6 +200,17 @@ class CockpitApp(App[int]):
 
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(_palette_class()(id="--command-palette"))
+
+    def search_commands(self, commands: Any, placeholder: str = "Search for commands…") -> Any:
+        from textual.command import SimpleProvider
+
+        return self.push_screen(_palette_class()(providers=[SimpleProvider(self.screen, commands)],
+                                                 placeholder=placeholder))
+
+    def search_themes(self) -> None:  # the palette's "Theme" command opens a second palette: the safe one too
+        from textual.theme import ThemeProvider
+
+        self.push_screen(_palette_class()(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
@@ -295,7 +312,7 @@ class CockpitApp(App[int]):
         super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
-        self._abandon_requests()
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self._abandon_requests()
         self.session.stop()

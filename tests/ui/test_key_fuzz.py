@@ -207,3 +207,33 @@ async def test_fuzz_replay_sends_nothing(platform):
     finally:
         player.close()
     assert platform.kube.requests == []
+
+
+async def test_palette_bursts_named_in_the_issue():
+    """The bursts that crashed Textual 8.2.8's palette, each on its own (deterministic)."""
+    player = open_player(str(BUNDLED))
+    try:
+        app = replay_app(build_settings({}), player)
+        with Failures() as failures:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.pause(0.2)
+                base = len(app.screen_stack)
+                for keys in (["ctrl+p", "pagedown"], ["ctrl+p", "pageup", "pagedown", "escape", "escape"],
+                             ["ctrl+p", "ctrl+p", "escape", "escape", "escape"],
+                             ["ctrl+p", *"zoom", "enter", "enter", "escape"]):
+                    for key in keys:
+                        send(app, key)
+                    await drain(app)
+                    for _ in range(3):
+                        send(app, "escape")
+                    await drain(app)
+                    assert app.is_running and len(app.screen_stack) == base, (keys, app.screen_stack)
+                app.search_themes()  # the palette's "Theme" command: a second palette
+                send(app, "pagedown")
+                send(app, "escape")
+                send(app, "escape")
+                await drain(app)
+                assert app.is_running and len(app.screen_stack) == base
+        check(failures, 0, 0)
+    finally:
+        player.close()
