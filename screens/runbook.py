@@ -149,7 +149,8 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
             return safe_text(self.error or f"runbook {self.runbook_id}", "bold red")
         book = self.run.runbook
         text = Text.assemble(safe_text(book.title, "bold"),
-                             safe_text(f"   {book.layer} layer · RTO {book.rto or 'n/a'} · context ", "dim", limit=120),
+                             safe_text(f"   {book.layer} layer · RTO {book.rto or 'n/a'} · context ", "dim",
+                                       limit=120),
                              safe_text(self.context, "bold", limit=60))
         stale = self.session.runbook_staleness(book.id)
         head = self.query_one("#head", Static)
