@@ -152,6 +152,9 @@ class CockpitApp(App[int]):
                              severity="warning" if self.recording_note.startswith("NOT") else "information")
         if self.session.drill and self.session.live:
             self.call_after_refresh(self.start_drill, self.session.drill)
+        elif self.session.resumed:
+            context, runbook = self.session.resumed[0]
+            self.call_after_refresh(lambda: self.dashboard.open_runbook(context, runbook, runbook))
         if self.session.replay is not None:
             self.call_after_refresh(self.dashboard.start_replay)
 

@@ -44,13 +44,14 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cockpit",
         usage="cockpit [options] | cockpit demo [RUNBOOK-TO-DRILL] [--scenario NAME] | cockpit replay FILE | "
-        "cockpit drill RUNBOOK|--next",
+        "cockpit drill RUNBOOK [--demo]|--next | cockpit resume FILE",
         description="The on-call's rollback cockpit: Argo CD history, the Argo Rollouts canary, its AnalysisRuns, "
         "the p99, the CNPG recovery window and Velero backups on one screen.",
         epilog="Subcommands: 'cockpit demo' runs the cockpit against an embedded demo platform (no cluster needed); "
         "'cockpit replay FILE' replays a recorded session, read-only, with no network at all; "
         "'cockpit drill RUNBOOK' runs a recorded, timed drill of a runbook against a non-production context and "
-        "writes dr-drill-YYYY-MM.md ('cockpit drill --next' names next month's runbook). "
+        "writes dr-drill-YYYY-MM.md ('cockpit drill --next' names next month's runbook; --demo drills it on the "
+        "demo platform); 'cockpit resume FILE' continues the runbook runs an interrupted session left unfinished. "
         "Every flag can also be set in the config file (--config, default: the platform config dir) "
         "or as COCKPIT_<FLAG> in the environment.",
     )
@@ -100,7 +101,7 @@ def make_parser() -> argparse.ArgumentParser:
                          f"{', '.join(SCENARIOS)} (default: the one made for RUNBOOK, else forward-only)")
     session.add_argument("--demo", dest="drill_demo", action="store_true",
                          help="with 'drill': drill RUNBOOK on the embedded demo platform, in its scenario")
-    parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill"], help=argparse.SUPPRESS)
+    parser.add_argument("command", nargs="?", choices=["demo", "replay", "drill", "resume"], help=argparse.SUPPRESS)
     parser.add_argument("operand", nargs="?", help=argparse.SUPPRESS)
     return parser
 
@@ -133,6 +134,8 @@ def parse_command_line(argv: Sequence[str] | None = None) -> tuple[Settings, str
         values["contexts"] = tuple(values["contexts"])
     if args.command == "replay" and not args.operand:
         parser.error("replay needs the recording: cockpit replay FILE")
+    if args.command == "resume" and not args.operand:
+        parser.error("resume needs the recording of the interrupted session: cockpit resume FILE")
     if args.command is None and args.operand:
         parser.error(f"unexpected argument {args.operand!r}")
     return build_settings(values), args.command, args.operand, bool(args.next_drill), args.demo_scenario
@@ -147,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_replay(settings, operand or "")
         if command == "drill":
             return run_drill(settings, operand, next_drill)
+        if command == "resume":
+            return run_live(settings, resume=operand)
         return run_live(settings)
     except ConfigError as err:
         from cockpit.redact import redact_text
@@ -157,10 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def run_live(settings: Settings, *, drill: str | None = None) -> int:
+def run_live(settings: Settings, *, drill: str | None = None, resume: str | None = None) -> int:
     from cockpit.app import CockpitApp
     from cockpit.session import connect, open_session, start_recording
 
+    if resume and not settings.contexts:
+        settings = _contexts_of(settings, resume)
     targets = connect(settings)
     if drill:
         production = [t.name for t in targets if t.production]
@@ -169,6 +176,10 @@ def run_live(settings: Settings, *, drill: str | None = None) -> int:
                               "production = true")
     sink, note = start_recording(settings, targets, path=settings.record, is_drill=bool(drill), runbook=drill or "")
     session = open_session(settings, targets, recorder=sink, drill=drill)
+    if resume:
+        from cockpit.session.resume import resume as resume_runs
+
+        note = "; ".join([note, *resume_runs(session, resume)])
     app = CockpitApp(session, recording_note=note)
     try:
         app.run()
@@ -178,6 +189,20 @@ def run_live(settings: Settings, *, drill: str | None = None) -> int:
     if sink is not None:
         print(f"cockpit: session recorded to {sink.path}", file=sys.stderr)
     return app.return_code or 0
+
+
+def _contexts_of(settings: Settings, path: str) -> Settings:
+    """The contexts an interrupted session watched (from its recording), when none is given on the command line."""
+    import dataclasses
+
+    from cockpit.replay import open_player
+
+    player = open_player(path)
+    try:
+        contexts = tuple(player.meta.contexts)
+    finally:
+        player.close()
+    return dataclasses.replace(settings, contexts=contexts) if contexts else settings
 
 
 def replay_app(settings: Settings, player: Any) -> Any:

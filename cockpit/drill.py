@@ -335,6 +335,12 @@ def _mitigated(
             return event.at
     if latest and not checked_at_action and healthy():
         return last_action_at
+    restored = next((e for e in markers if e.payload.get("name") == "data-rolled-back"
+                     and e.at >= last_action_at - timedelta(seconds=1)), None)
+    if restored is not None:
+        # a data runbook's own job is the data layer restored; the latency follows the code rollback after it
+        notes.append("the data layer was restored; the p99 comes back only with the code rollback that follows")
+        return restored.at
     if latest:
         notes.append("the symptom metric never came back under the SLO in the recording: not mitigated")
         return None
@@ -411,7 +417,8 @@ def _step_timings(steps: Sequence[Event]) -> tuple[StepTiming, ...]:
         end_event = last[key]
         final = str(end_event.payload.get("state", ""))
         finished = final in ("done", "failed", "skipped", "cancelled", "overridden")
-        title = str(first[key].payload.get("title") or end_event.payload.get("title") or key[1])
+        # the last title: the first may have been written before an input it shows was known
+        title = str(end_event.payload.get("title") or first[key].payload.get("title") or key[1])
         timings.append(
             StepTiming(key[0], key[1], title, first[key].at, end_event.at if finished else None, final, waited[key])
         )

@@ -39,9 +39,40 @@ _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | g
 
 
 def write_new(path: str | Path, data: str | bytes, *, mode: int = 0o600) -> Path:
-    """Create ``path`` and write ``data``; ``FileExistsError`` when anything (a link included) is there."""
+    """Create ``path`` and write ``data``; ``FileExistsError`` when anything (a link included) is there.
+
+    The file appears whole: the text goes to a private temporary name first, then gets the real name with
+    ``link()`` (which, like ``O_EXCL``, fails on any existing name, a symlink included) -- a reader never sees a
+    half-written report.  Where the filesystem has no hard links, the name is created ``O_EXCL`` directly."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if target.exists() or target.is_symlink():
+        raise FileExistsError(errno.EEXIST, "exists", str(target))
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(temporary, _FLAGS, mode)
+    except OSError:
+        fd = None
+    if fd is not None:
+        try:
+            _write_all(fd, payload)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(temporary)
+            raise
+        os.close(fd)
+        try:
+            os.link(temporary, target, follow_symlinks=False)
+        except FileExistsError:
+            _unlink_quietly(temporary)
+            raise
+        except OSError:  # no hard links here: fall back to creating the name itself
+            _unlink_quietly(temporary)
+        else:
+            _unlink_quietly(temporary)
+            _fsync_dir(target.parent)
+            return target
     fd = os.open(target, _FLAGS, mode)
     try:
         _write_all(fd, payload)

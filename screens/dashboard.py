@@ -115,6 +115,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         Binding("c", "next_context", "Next context", show=False),
         Binding("w", "recoverable", "Recoverable?", show=False),
         Binding("t", "tree", "Decision tree"),
+        Binding("o", "open_run", "Runbook in progress"),
     ]
 
     DEFAULT_CSS = """
@@ -196,7 +197,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         elif isinstance(event, StatusChanged):
             self.refresh_bars()
         elif isinstance(event, RunChanged):
-            pass
+            self.refresh_bars()
 
     def show_decision(self, context: str) -> None:
         view = self.session.decision(context)
@@ -243,6 +244,15 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         if target.note:
             text.append(" · ", style="dim")
             text.append_text(safe_text(target.note, "italic", limit=80))
+        active = [run for run in self.session.run_control.active()
+                  if run.context == target.name and run.started_at is not None]
+        if active:
+            run = active[-1]
+            current = run.current
+            text.append(" · ", style="dim")
+            text.append_text(safe_text(f"{run.runbook.id} step {current.index + 1}/{len(run.steps)} "
+                                       f"{current.state.value.replace('_', ' ')} (o)" if current else run.runbook.id,
+                                       "bold", limit=80))
         mitigation = self.session.outcomes.status(target.name)
         if mitigation is not None:
             style = {"mitigated": "bold green", "verifying": "bold cyan"}.get(mitigation.state, "bold red")
@@ -293,6 +303,17 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
 
         data = self.session.current(self.active_context(), "cnpg")
         self.app.push_screen(RecoverableScreen(data, self.session.clock))
+
+    def action_open_run(self) -> None:
+        """Back to the runbook in progress (the run lives in the session: leaving its screen did not stop it)."""
+        context = self.active_context()
+        active = [run for run in self.session.run_control.active() if run.context == context]
+        if not active:
+            self.notify("No runbook is in progress here: open one from the decision tree (t, then Enter on ★).",
+                        timeout=4, markup=False)
+            return
+        run = active[-1]
+        self.open_runbook(context, run.runbook.id, run.runbook.title)
 
     def action_tree(self) -> None:
         dash = self.active()

@@ -117,11 +117,18 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         self.set_class(self.app.size.width < 120, "-narrow")
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "now"
+        self.query_one("#detail-text", Static).update(Text(f"opening {self.runbook_id}…", style="dim"))
+        self._open()
+
+    @work(group="runbook-open", exit_on_error=False)
+    async def _open(self) -> None:
+        """Read the runbook file and open (or continue) its run, off the event loop."""
         try:
-            self.run = self.session.run_control.open(self.context, self.runbook_id)
+            self.run = await asyncio.to_thread(self.session.run_control.open, self.context, self.runbook_id)
         except Exception as err:  # noqa: BLE001 - a bad runbook file is a message, not a crash
             self.error = f"cannot open runbook {self.runbook_id}: {err}"
-        self.refresh_view()
+        if self.is_mounted:
+            self.refresh_view()
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.width < 120, "-narrow")
@@ -143,6 +150,11 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         self.query_one("#head", Static).update(self._head())
         self.query_one("#steps-table", Static).update(self._steps())
         self.query_one("#detail-text", Static).update(self._detail())
+        current = self.run.current if self.run is not None else None
+        if current is not None and current.index != getattr(self, "_shown_step", None):
+            self._shown_step = current.index
+            # keep the current step in view on a short terminal (the header row, then about a line a step)
+            self.query_one("#steps", VerticalScroll).scroll_to(y=max(0, current.index - 2), animate=False)
 
     def _head(self) -> Text:
         if self.run is None:

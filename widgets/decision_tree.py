@@ -72,6 +72,12 @@ class DecisionTree(Tree[tuple[str, str]]):
         self.clear()
         self.root.expand()
         self._build_question(self.root, ROOT, on_path=True, edge="")
+        if selected is None or selected == ("root", ""):
+            # first sight: the cursor on what to do next (the recommended leaf, or the question to answer)
+            if evaluation.leaf is not None and evaluation.leaf_slot:
+                selected = ("leaf", evaluation.leaf_slot)
+            elif evaluation.blocked_at:
+                selected = ("node", evaluation.blocked_at)
         if selected is not None:
             self._move_to(selected)
 
@@ -236,7 +242,14 @@ class DecisionPanel(Vertical):
             line.append(" ")
             line.append_text(safe_text(evaluation.outcome_detail, limit=300))
             line.append("\n")
-        if evaluation.leaf is not None:
+        if evaluation.leaf is not None and outcome == "VERIFYING":
+            line.append("ACTED ON ", style="bold cyan")
+            line.append_text(safe_text(evaluation.leaf.title, "bold", limit=200))
+            line.append("  (the session is checking that it worked)", style="dim")
+        elif evaluation.leaf is not None and outcome == "MITIGATED":
+            line.append("NEXT ", style="bold green")
+            line.append_text(safe_text(evaluation.leaf.title.removeprefix("MITIGATED: "), "bold", limit=200))
+        elif evaluation.leaf is not None:
             line.append("RECOMMENDED ", style="bold green")
             line.append_text(safe_text(evaluation.leaf.title, "bold", limit=200))
             if evaluation.leaf.runbook:

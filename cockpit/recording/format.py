@@ -117,6 +117,7 @@ MARKER_NAMES = (
     "mitigated",
     "not-mitigated",
     "resumed",  # this session continues a run recorded by an earlier one
+    "run-inputs",  # a run's inputs as they stand (after the cockpit filled one, or the person typed one)
 )
 
 SUFFIX = ".cockpit"

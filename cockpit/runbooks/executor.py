@@ -113,11 +113,15 @@ class StepEvent:
     state: str  # started | asked | confirmed | cancelled | done | failed | skipped
     detail: str = ""
     by: str = ""
+    target: str = ""  # an action step's object (the recovery Cluster, the Restore), once it was sent
 
     def payload(self) -> dict[str, Any]:
-        """The ``step`` event payload of ``cockpit.recording.format`` (plus ``by``)."""
-        return {"runbook": self.runbook, "step": self.step, "index": self.index, "title": self.title,
-                "type": self.type, "state": self.state, "detail": self.detail, "by": self.by}
+        """The ``step`` event payload of ``cockpit.recording.format`` (plus ``by``, and ``target`` for actions)."""
+        payload = {"runbook": self.runbook, "step": self.step, "index": self.index, "title": self.title,
+                   "type": self.type, "state": self.state, "detail": self.detail, "by": self.by}
+        if self.target:
+            payload["target"] = self.target
+        return payload
 
 
 Plan = Callable[[str, Mapping[str, Any]], Any]
@@ -488,6 +492,21 @@ class RunbookRun:
         if item is not None and item.state is StepState.NEEDS_INPUT:
             item.state, item.missing = StepState.PENDING, ()
 
+    def restore_step(self, index: int, state: StepState, *, by: str, detail: str, started_at: datetime | None,
+                     finished_at: datetime | None, target: str = "") -> None:
+        """Put a step back as an earlier session left it (resuming a run from its recording).  An action step that
+        was sent keeps what it created, so the facts that follow it (the recovery Cluster's phase) are found."""
+        item = self.steps[index]
+        item.state, item.by, item.detail = state, by, detail
+        item.started_at, item.finished_at = started_at, finished_at
+        if item.step.kind == "action" and target:
+            from types import SimpleNamespace
+
+            item.planned = SimpleNamespace(target=target, summary=detail)
+            item.result = SimpleNamespace(ok=True, message=detail, outcome=SimpleNamespace(value="ok"))
+        if self.started_at is None or (started_at is not None and started_at < self.started_at):
+            self.started_at = started_at
+
     def reset_from(self, index: int) -> None:
         """Run the steps from ``index`` again (an input they use was corrected).  Done actions stay in the
         timeline (their events are kept); they will be planned again with the new values."""
@@ -513,8 +532,9 @@ class RunbookRun:
     # ------------------------------------------------------------------------------------------------ events
 
     def _event(self, item: StepRun, state: str, detail: str = "", by: str = "") -> None:
+        target = str(getattr(item.planned, "target", "") or "") if item.step.kind == "action" else ""
         event = StepEvent(self.clock.now(), self.runbook.id, item.step.id, item.index, self.text(item.step.title),
-                          item.step.kind, state, detail, by)
+                          item.step.kind, state, detail, by, target)
         self.events.append(event)
         if self._on_event is not None:
             try:

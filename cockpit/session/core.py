@@ -112,6 +112,7 @@ class Session:
         self.outcomes = Outcomes(self)
         self.runs: dict[tuple[str, str], Any] = {}  # (context, runbook) -> RunbookRun
         self.replay: Any = None  # a cockpit.session.replay.ReplayFeed when this session replays a recording
+        self.resumed: list[tuple[str, str]] = []  # (context, runbook) runs taken over from an earlier recording
         self._lock = threading.RLock()
         self._gateway: Any = None
         self._stale: frozenset[str] = frozenset()
@@ -508,9 +509,14 @@ class Session:
 
     def audit_note(self, event: str, context: str, *, target: str, detail: str, runbook: str = "") -> None:
         """An audit record of a decision the person made that sends nothing (an answer, a skip, an override,
-        an ended run).  Allowed in read-only mode: it records what a person decided."""
+        an ended run).  Allowed in read-only mode: it records what a person decided.  Written in a job (the
+        audit log fsyncs: never on the caller's thread, which may be the UI's)."""
         if not self.live:
             return
+        self.scheduler.submit(f"audit:{event}", lambda: self._audit_note(event, context, target=target,
+                                                                         detail=detail, runbook=runbook))
+
+    def _audit_note(self, event: str, context: str, *, target: str, detail: str, runbook: str) -> None:
         try:
             self.gateway.record_manual(context=context, runbook=runbook or event, step=target, instruction=detail,
                                        done_by=self.person, note=event)

@@ -87,12 +87,30 @@ class Outcomes:
         from cockpit.recording.format import marker_payload
 
         self.session.record_event("marker", marker_payload("action-done", at=now, action=action.name,
+                                                            target=action.target, detail=detail,
                                                             text=f"{action.verb} {action.kind} {action.target}"),
                                   context=context)
+        if action.name == "cnpg.recover":
+            self._rpo_markers(context, detail.get("target_time", ""), action.target)
         if action.name in MITIGATING:
             self.start_verifying(context, action.name, MITIGATING[action.name], now)
         self.session.evidence_soon(context)
         self.session.refresh_decision(context)
+
+    def _rpo_markers(self, context: str, target_text: str, cluster: str) -> None:
+        """The two points the drill report measures the RPO between: the time the data was restored to, and the
+        bad mutation (the bad release's deploy, which ran its migration)."""
+        from cockpit.recording.format import marker_payload
+        from cockpit.timefmt import parse_time
+
+        target = parse_time(target_text)
+        if target is not None:
+            self.session.record_event("marker", marker_payload("recovery-target", at=target, tool="cnpg",
+                                                               text=f"PITR of {cluster}"), context=context)
+        bad = _bad_deploy_time(self.decision_app(context))
+        if bad is not None:
+            self.session.record_event("marker", marker_payload(
+                "bad-mutation", at=bad, text="the bad release's deploy (its migration ran then)"), context=context)
 
     def run_finished(self, context: str, run: Any) -> None:
         """A runbook ended DONE: a PITR run is the data layer rolled back."""
@@ -112,9 +130,31 @@ class Outcomes:
 
                 self.session.record_event("marker", marker_payload(
                     "data-rolled-back", at=self.session.clock.now(), runbook=run.runbook.id,
+                    target=target.isoformat(), cluster=str(run.inputs.get("cluster") or ""),
                     text=f"data layer rolled back to {target.isoformat()}"), context=context)
         self.session.evidence_soon(context)
         self.session.refresh_decision(context)
+
+    def restore(self, context: str, markers: list[Any]) -> None:
+        """What an earlier session of this incident did (resuming from its recording): its own rollbacks and a
+        completed data rollback keep steering the tree."""
+        from cockpit.timefmt import parse_time
+
+        for event in markers:
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            name = payload.get("name")
+            if name == "action-done" and payload.get("action") == "argocd.rollback":
+                detail = payload.get("detail") if isinstance(payload.get("detail"), dict) else {}
+                done = Done(event.at, "argocd.rollback", "code", str(payload.get("target", "")),
+                            {"revision": str(detail.get("revision") or ""),
+                             "revisions": tuple(str(r) for r in detail.get("revisions") or ())})
+                with self._lock:
+                    self.done.setdefault(context, []).append(done)
+            elif name == "data-rolled-back":
+                target = parse_time(payload.get("target"))
+                if target is not None:
+                    with self._lock:
+                        self.data_rollback[context] = (target, event.at, str(payload.get("cluster") or ""))
 
     def own_rollbacks(self, context: str) -> list[Done]:
         with self._lock:
@@ -271,9 +311,10 @@ class Outcomes:
                 out.append("migration pre-flight: not known yet (the evidence is still being gathered)")
         if name == "rollouts.promote":
             for run in session.current(context, "analysis") or ():
-                metric = run.failing_metric
+                metric = run.failing_metric or next((m for m in run.metrics if m.failed or m.error), None)
                 if metric is not None or run.phase in ("Failed", "Error", "Inconclusive"):
-                    what = f"metric {metric.name} {metric.phase}" if metric is not None else run.phase
+                    what = (f"metric {metric.name} {metric.phase or 'running'} ({metric.failed} failed, "
+                            f"{metric.error} errors)") if metric is not None else run.phase
                     out.append(f"analysis is not passing: AnalysisRun {run.name} {what} — promoting ships the "
                                "canary anyway")
             latency = session.current(context, "latency")

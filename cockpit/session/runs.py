@@ -27,6 +27,7 @@ class Runs:
         self._locks: dict[int, threading.RLock] = {}
         self._given: dict[int, set[str]] = {}  # run id -> inputs the person typed (never refilled)
         self._reported: set[int] = set()
+        self._inputs_recorded: dict[int, dict[str, str]] = {}
         self._guard = threading.Lock()
 
     # ------------------------------------------------------------------------------------------------ runs
@@ -89,6 +90,12 @@ class Runs:
                                detail=str(payload.get("detail", "")), runbook=runbook_id)
         session.emit(RunChanged(context, runbook_id))
 
+    def restore(self, run: Any, inputs: dict[str, str]) -> None:
+        """Inputs of a run resumed from a recording: kept as they were (never refilled by the cockpit)."""
+        with self._lock(run):
+            run.inputs.update({k: v for k, v in inputs.items() if v not in (None, "")})
+            self._given.setdefault(id(run), set()).update(inputs)
+
     def _lock(self, run: Any) -> threading.RLock:
         with self._guard:
             return self._locks.setdefault(id(run), threading.RLock())
@@ -112,6 +119,7 @@ class Runs:
         with self._lock(run):
             if run.state not in (RunState.DONE, RunState.ABORTED):
                 self._fill(run)
+                self._record_inputs(run)
             run.advance()  # (a finished run only records its end time)
             state = run.state
         session.emit(RunChanged(run.context, run.runbook.id))
@@ -121,6 +129,18 @@ class Runs:
             session.scheduler.later(f"run:{run.context}:{run.runbook.id}",
                                     _poll_seconds(session), lambda: self.advance(run))
         self._maybe_finished(run)
+
+    def _record_inputs(self, run: Any) -> None:
+        """The run's inputs into the recording whenever they change (a resumed run starts from them)."""
+        from cockpit.recording.format import marker_payload
+
+        now = {key: str(value) for key, value in run.inputs.items() if value not in (None, "")}
+        if self._inputs_recorded.get(id(run)) == now:
+            return
+        self._inputs_recorded[id(run)] = now
+        shown = ", ".join(f"{key}={value}" for key, value in now.items())
+        self.session.record_event("marker", marker_payload("run-inputs", runbook=run.runbook.id, inputs=now,
+                                                           text=shown[:300]), context=run.context)
 
     def _fill(self, run: Any) -> None:
         """Inputs the cockpit learned since the run started, for those the person has not typed and no started
@@ -134,8 +154,7 @@ class Runs:
         for name, value in known.items():
             if name in given or name in used:
                 continue
-            if run.inputs.get(name) in (None, ""):
-                run.inputs[name] = value
+            run.inputs[name] = value  # a better-informed value (a pane loaded since) until a step uses it
 
     # ------------------------------------------------------------------------------------------------ the person
 
@@ -241,6 +260,9 @@ class Runs:
             if started is not None and book.id == "data-rollback-postgres-pitr":
                 known["target_time"] = f"{started - PITR_MARGIN:%Y-%m-%dT%H:%M:%SZ}"
         current = getattr(cnpg, "current", None)
+        if book.id == "data-rollback-postgres-pitr":
+            known["namespace"] = settings.cnpg_namespace or (target.namespace if target else settings.namespace)
+            known["cluster"] = settings.cnpg_cluster
         if current is not None:
             known["cluster"] = current.name
             if book.id == "data-rollback-postgres-pitr":
@@ -341,7 +363,7 @@ class Runs:
             session.record_event("marker", marker_payload("drill-end", runbook=run.runbook.id), context=run.context)
         session.recorder.flush()
         try:
-            lines = write_after_run(session, run.runbook.id, overridden)
+            lines = write_after_run(session, run, overridden)
         except Exception as err:  # noqa: BLE001 - say it, keep running
             session.notice(f"could not write the postmortem/drill report: {type(err).__name__}: {err}",
                            severity="error", timeout=10)
@@ -350,25 +372,37 @@ class Runs:
             session.notice(line, timeout=12)
 
 
-def write_after_run(session: Any, runbook: str, overrides: tuple[str, ...] = ()) -> list[str]:
+def write_after_run(session: Any, run: Any, overrides: tuple[str, ...] = ()) -> list[str]:
+    """The postmortem stub next to the recording (a rollback is a debt); for a drill, its report.
+
+    The drill's verdict says what happened: FAILED when the run was ended or nothing was mitigated, WORKED WITH
+    CHANGES when the person had to skip or override a step (the runbook did not fit as written), else WORKED."""
     from cockpit import drill
     from cockpit.recording.player import Player
-    from cockpit.session.files import write_beside
+    from cockpit.runbooks.executor import RunState
+    from cockpit.safefile import write_postmortem_stub
 
     lines = []
     path = session.recorder.path
     with Player(path) as player:
         stub = drill.postmortem_stub(player)
-        stub_path = write_beside(path, ".postmortem.md", stub)
+        stub_path = write_postmortem_stub(path.with_suffix(".postmortem.md"), stub)
         lines.append(f"postmortem / forward-fix stub: {stub_path}")
         if session.drill:
             result = drill.analyse_recording(player, slo=session.settings.slo)
-            # a step the person had to skip is a runbook that did not fit the situation as written
-            changed = bool(result.notes or overrides)
-            verdict = drill.Verdict.WORKED_WITH_CHANGES if changed else drill.Verdict.WORKED
+            if run.state is RunState.ABORTED or result.mitigated_at is None:
+                verdict = drill.Verdict.FAILED
+            elif overrides:  # a step the person had to skip: the runbook did not fit the situation as written
+                verdict = drill.Verdict.WORKED_WITH_CHANGES
+            else:
+                verdict = drill.Verdict.WORKED
             updates = [f"review: {text}" for text in overrides]
+            if run.state is RunState.ABORTED:
+                updates.append(f"the run was ended: {run.stop_reason}")
+            read_only = session.why_read_only(run.context) is not None
             report = drill.write_report(result, session.settings.reports_dir(), verdict=verdict,
-                                        notes="; ".join(result.notes), updates=updates, recording=path)
+                                        notes="; ".join(result.notes), updates=updates, recording=path,
+                                        commit=bool(session.settings.drill_dir), read_only=read_only)
             lines.append(f"drill report: {report.path} ({report.message})")
     session.refresh_staleness()
     return lines

@@ -19,7 +19,7 @@ from cockpit.config import build_settings
 from cockpit.demo.platform import DEMO_CONTEXT, DemoPlatform, Timing, demo_environment, demo_settings
 from cockpit.models import PANES, FeedState
 from cockpit.runbooks.executor import RunState, StepState
-from cockpit.session import Session, connect, open_session
+from cockpit.session import Session, connect, open_session, start_recording
 
 pytestmark = pytest.mark.slow
 
@@ -46,13 +46,23 @@ class Oncall:
         for name, value in demo_environment(self.platform, self.settings).items():
             monkeypatch.setenv(name, value)
         self.audit = tmp_path / "audit.jsonl"
-        self.session: Session = open_session(self.settings, connect(self.settings), audit_path=str(self.audit))
+        self.reports = tmp_path / "drills"
+        targets = connect(self.settings)
+        self.sink, _ = start_recording(self.settings, targets, path=str(tmp_path / "session.cockpit"))
+        self.session: Session = open_session(self.settings, targets, audit_path=str(self.audit), recorder=self.sink)
         self.context = DEMO_CONTEXT
         self.session.start()
 
     def close(self) -> None:
         self.session.stop()
+        self.sink.close()
         self.platform.stop()
+
+    def drill_verdict(self, timeout: float = 20.0) -> str:
+        """The verdict line of the drill report the session wrote when the run ended."""
+        report = wait_for("the drill report", lambda: next(iter(self.reports.glob("dr-drill-*.md")), None), timeout)
+        text = report.read_text()
+        return next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("verdict: "))
 
     # -- reading what the session knows -------------------------------------------------------------------
 
@@ -75,8 +85,10 @@ class Oncall:
 
     # -- the person ---------------------------------------------------------------------------------------
 
-    def run(self, runbook: str, timeout: float = 60.0) -> Any:
+    def run(self, runbook: str, timeout: float = 60.0, *, drill: bool = True) -> Any:
         control = self.session.run_control
+        if drill and not self.session.drill:
+            assert self.session.start_drill(runbook) is None
         run = control.open(self.context, runbook)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -137,6 +149,7 @@ def test_rollouts_abort(oncall: Oncall) -> None:
     assert run.steps[0].state is StepState.DONE  # the pre-flight passed on the live verdict: additive
     assert "rollouts.abort catalog" in sent(oncall)
     wait_for("the tree to say MITIGATED", lambda: oncall.session.evaluation(oncall.context).outcome == "MITIGATED")
+    assert oncall.drill_verdict() == "worked"
 
 
 @scenario("argocd-rollback")
@@ -149,6 +162,7 @@ def test_argocd_rollback(oncall: Oncall) -> None:
     # the cockpit's own rollback is not "the deploy": the tree does not recommend rolling back to #42
     assert oncall.recommended() != "code-rollback-argocd" or \
         oncall.session.evaluation(oncall.context).outcome == "MITIGATED"
+    assert oncall.drill_verdict() == "worked"
 
 
 @scenario("config-revert")
@@ -156,6 +170,7 @@ def test_config_revert(oncall: Oncall) -> None:
     assert oncall.recommended() == "config-rollback-argocd-app"
     oncall.run("config-rollback-argocd-app")
     assert any(line.startswith("argocd.sync") for line in sent(oncall))
+    assert oncall.drill_verdict() == "worked"
 
 
 @scenario("flag-flip")
@@ -165,6 +180,7 @@ def test_flag_flip(oncall: Oncall) -> None:
     assert any(line.startswith("flags.set") for line in sent(oncall))
     by_hand = next(item for item in run.steps if item.step.id == "flip-by-hand")
     assert by_hand.state is StepState.SKIPPED and by_hand.by == "cockpit"  # not needed: the API flipped it
+    assert oncall.drill_verdict() == "worked"
 
 
 @scenario("s3-restore")
@@ -172,6 +188,7 @@ def test_s3_restore(oncall: Oncall) -> None:
     assert oncall.recommended() == "data-rollback-s3-versioning"
     oncall.run("data-rollback-s3-versioning")
     assert any(line.startswith("s3.undelete") for line in sent(oncall))
+    assert oncall.drill_verdict() == "worked"
 
 
 @scenario("velero-restore")
@@ -179,6 +196,7 @@ def test_velero_restore(oncall: Oncall) -> None:
     assert oncall.recommended() == "data-rollback-velero"
     oncall.run("data-rollback-velero")
     assert any(line.startswith("velero.restore") for line in sent(oncall))
+    assert oncall.drill_verdict() == "worked"
 
 
 @scenario("forward-only")
@@ -187,6 +205,7 @@ def test_forward_only_pitr_then_code(oncall: Oncall) -> None:
     the data layer was rolled back to before the migration, not on an override."""
     assert oncall.recommended() == "data-rollback-postgres-pitr"
     oncall.run("data-rollback-postgres-pitr")
+    assert oncall.drill_verdict() == "worked"  # the data layer restored: the PITR runbook did its job
     assert oncall.recommended() == "code-rollback-rollouts"
     run = oncall.run("code-rollback-rollouts")
     assert run.steps[0].state is StepState.DONE and "passed: data layer rolled back" in run.steps[0].detail
@@ -204,9 +223,15 @@ def test_helm_rollback_stops_cleanly_without_helm(oncall: Oncall) -> None:
     assert oncall.recommended() == "code-rollback-helm"
     if shutil.which("helm"):
         pytest.skip("helm is installed here: this test is about its absence")
+    assert session.start_drill("code-rollback-helm") is None
     run = oncall.session.run_control.open(oncall.context, "code-rollback-helm")
     wait_for("the helm check to stop the run", lambda: run.state is RunState.STOPPED)
     assert "helm" in run.stop_reason and "not installed" in run.stop_reason
     assert run.steps[0].state is StepState.DONE  # the pre-flight passed on the person's tree answer
     assert [r for r in oncall.audit_records() if r.get("event") == "before"] == []  # nothing was sent
     assert any(r.get("note") == "answer" for r in oncall.audit_records())  # the answer is audited
+    # the person ends the drill there: the report says it failed, and why
+    session.run_control.end(run, "helm is not installed on this bastion")
+    assert oncall.drill_verdict() == "failed"
+    report = next(oncall.reports.glob("dr-drill-*.md")).read_text()
+    assert "helm is not installed on this bastion" in report

@@ -118,3 +118,21 @@ def test_modal_snapshot(snap_compare, platform):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run)
+
+
+async def test_q_asks_first_while_a_run_is_in_progress(platform, tmp_path):
+    app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_code_leaf(pilot)
+        await wait_for(pilot, lambda: app.screen.run is not None and app.screen.run.started_at is not None,
+                       what="the run started")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "YesNoScreen", what="the question")
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert app.is_running and type(app.screen).__name__ == "RunbookScreen"
+        await pilot.press("q")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "YesNoScreen", what="the question again")
+        await pilot.press("y")
+        await pilot.pause(0.3)
+        assert not app.is_running

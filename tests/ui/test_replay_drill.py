@@ -192,9 +192,11 @@ async def test_demo_drill_writes_its_report(tmp_path):
             await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", what="modal")
             await wait_for(pilot, lambda: app.screen.preflight is not None, what="pre-checks")
             await pilot.press("y")
-            for _ in range(2):  # the two manual steps at the end
-                await wait_for(pilot, lambda: run().current is not None and
-                               run().current.state is StepState.NEEDS_PERSON, timeout=30, what="manual step")
+            pressed: set[str] = set()
+            for _ in range(2):  # the two manual steps at the end (each pressed once, however fast the UI is)
+                await wait_for(pilot, lambda: run().current is not None and run().current.step.id not in pressed
+                               and run().current.state is StepState.NEEDS_PERSON, timeout=30, what="manual step")
+                pressed.add(run().current.step.id)
                 await pilot.press("enter")
             await wait_for(pilot, lambda: run().current is None, what="run done")
             reports = tmp_path / "drills"

@@ -1,0 +1,106 @@
+"""The session core, headless: a crash in a watch thread or a poll shows in its pane and the feed restarts; the store
+is the only truth (last good data kept and marked stale); events are coalescible names, never data."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from cockpit.config import build_settings
+from cockpit.demo.platform import DEMO_CONTEXT, DemoPlatform, Timing, demo_settings
+from cockpit.models import FeedState
+from cockpit.session import PaneChanged, connect, open_session
+
+
+def wait_for(what, probe, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def session(tmp_path: Path):
+    platform = DemoPlatform("rollouts-abort", workdir=tmp_path / "demo", timing=Timing.fast()).start()
+    settings = demo_settings(build_settings({"prometheus_interval": 0.2}), platform)
+    live = open_session(settings, connect(settings), audit_path=str(tmp_path / "audit.jsonl"))
+    live.platform = platform  # type: ignore[attr-defined]
+    try:
+        yield live
+    finally:
+        live.stop()
+        platform.stop()
+
+
+def test_a_crashing_watch_thread_is_said_in_its_pane_and_the_watch_restarts(session, monkeypatch) -> None:
+    import cockpit.sources.rollouts as rollouts
+
+    real = rollouts.parse_rollout
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a parser bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rollouts, "parse_rollout", flaky)
+    events = []
+    session.subscribe(events.append)
+    session.start()
+    entry = wait_for("the crash in the Rollout pane", lambda: (e := session.store.entry(DEMO_CONTEXT, "rollout"))
+                     .state is FeedState.ERROR and "crashed" in e.status.error and e)
+    assert "RuntimeError: a parser bug" in entry.status.error and "restarting" in entry.status.error
+    wait_for("the watch restarted and the pane filled", lambda: session.store.entry(DEMO_CONTEXT, "rollout")
+             .state is FeedState.OK and session.store.current(DEMO_CONTEXT, "rollout") is not None)
+    assert PaneChanged(DEMO_CONTEXT, "rollout") in events
+
+
+def test_a_crashing_poll_is_said_and_polled_again(session, monkeypatch) -> None:
+    from cockpit.feeds import LatencyFeed
+
+    real = LatencyFeed.poll
+    calls = {"n": 0}
+
+    def flaky(self, source):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ValueError("a poll bug")
+        return real(self, source)
+
+    monkeypatch.setattr(LatencyFeed, "poll", flaky)
+    session.start()
+    wait_for("the first p99", lambda: session.store.entry(DEMO_CONTEXT, "latency").state is FeedState.OK)
+    entry = wait_for("the crash said", lambda: (e := session.store.entry(DEMO_CONTEXT, "latency"))
+                     .state is FeedState.ERROR and e)
+    assert "ValueError: a poll bug" in entry.status.error
+    assert entry.stale and entry.shown is not None  # the last good p99 is kept, marked stale
+    wait_for("polled again", lambda: calls["n"] >= 3 and session.store.entry(DEMO_CONTEXT, "latency").state
+             is FeedState.OK)
+
+
+def test_the_store_keeps_the_last_good_data_when_the_api_goes_away(session) -> None:
+    session.start()
+    wait_for("the Rollout", lambda: session.store.current(DEMO_CONTEXT, "rollout") is not None)
+    session.platform.kube.stop()
+    entry = wait_for("the error", lambda: (e := session.store.entry(DEMO_CONTEXT, "rollout"))
+                     .state is FeedState.ERROR and e)
+    assert entry.stale and entry.shown.name == "catalog"
+
+
+def test_promote_warns_when_the_analysis_fails_and_p99_is_over_the_slo(session) -> None:
+    session.start()
+    wait_for("the analysis and the p99", lambda: session.store.current(DEMO_CONTEXT, "analysis")
+             and session.store.current(DEMO_CONTEXT, "latency") is not None
+             and session.store.current(DEMO_CONTEXT, "latency").value is not None)
+    planned = session.plan_rollout_verb(DEMO_CONTEXT, "promote")
+    warnings = session.warnings(DEMO_CONTEXT, planned)
+    assert any(w.startswith("analysis is not passing: AnalysisRun catalog-") for w in warnings), warnings
+    assert any("over the 500 ms SLO" in w for w in warnings), warnings
+    abort = session.plan_rollout_verb(DEMO_CONTEXT, "abort")
+    assert not any("analysis is not passing" in w for w in session.warnings(DEMO_CONTEXT, abort))
