@@ -117,7 +117,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         self.set_class(self.app.size.width < 120, "-narrow")
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "now"
-        self.query_one("#detail-text", Static).update(Text(f"opening {self.runbook_id}…", style="dim"))
+        self.query_one("#detail-text", Static).update(safe_text(f"opening {self.runbook_id}…", "dim", limit=200))
         self._open()
 
     @work(group="runbook-open", exit_on_error=False)
@@ -199,8 +199,8 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
             if item.started_at and item.finished_at:
                 took = f"{(item.finished_at - item.started_at).total_seconds():.0f}s"
             kind = item.step.kind + (" (safety)" if item.step.safety else "")
-            table.add_row(Text(mark, style=style), title, safe_text(kind, KIND_STYLE.get(item.step.kind, ""), limit=40),
-                          took)
+            table.add_row(Text(mark, style=style), title,
+                          safe_text(kind, KIND_STYLE.get(item.step.kind, ""), limit=40), took)
         return table
 
     def _detail(self) -> Group | Text:
