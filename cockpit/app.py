@@ -41,6 +41,60 @@ class SessionMessage(Message):
                 and message.event == self.event)
 
 
+_PALETTE: type | None = None
+
+
+def _palette_class() -> type:
+    """Textual's command palette, safe under bursts of keys (a held key, a paste, a laggy SSH link).
+
+    Textual 8.2.8 (the newest release) has three crashes there, found by tests/ui/test_key_fuzz.py:
+    PageUp/PageDown reaching the command list before it was laid out (ctrl+p then PageDown in one burst) raise
+    KeyError in ``OptionList._move_page``; a second Esc/Enter queued behind the first dismisses the palette twice
+    (ScreenStackError: it pops the dashboard); the command-gathering worker of a palette already closing raises
+    NoMatches on its CommandList (a worker that exits the app).  Here such a key does nothing, the palette closes
+    once, and a closing palette's search just stops."""
+    global _PALETTE
+    if _PALETTE is not None:
+        return _PALETTE
+    from textual import work
+    from textual.command import CommandList, CommandPalette
+    from textual.css.query import NoMatches
+
+    # the coroutine under Textual's @work; if a later Textual changes these internals, the fuzz test says so
+    gather = getattr(CommandPalette._gather_commands, "__wrapped__", None)
+    group = getattr(CommandPalette, "_GATHER_COMMANDS_GROUP", "--textual-command-palette-gather-commands")
+
+    class CockpitPalette(CommandPalette):
+        def _action_command_list(self, action: str) -> None:
+            try:
+                super()._action_command_list(action)
+            except (KeyError, IndexError):  # a page key before the list was laid out
+                if not action.startswith("page_"):
+                    raise
+
+        def dismiss(self, result: Any = None) -> Any:  # type: ignore[override]
+            if self.app.screen is not self:  # already closing: a second Esc/Enter would pop the screen below
+                from textual.await_complete import AwaitComplete
+
+                return AwaitComplete.nothing()
+            return super().dismiss(result)
+
+        @work(exclusive=True, group=group)
+        async def _gather_commands(self, search_value: str) -> None:
+            if not self.is_attached:
+                return
+            try:
+                await gather(self, search_value)  # type: ignore[misc]
+            except NoMatches:
+                if self.is_attached and self.app.screen is self and self.query(CommandList):
+                    raise  # not the closing race: a real fault
+
+    if gather is None:
+        del CockpitPalette._gather_commands
+    _PALETTE = CockpitPalette
+    return CockpitPalette
+
+
 class CockpitApp(App[int]):
     TITLE = "cockpit"
     CSS_PATH = "app.tcss"
@@ -111,6 +165,8 @@ class CockpitApp(App[int]):
     def on_session_message(self, message: SessionMessage) -> None:
         from cockpit.screens.base import notify_untrusted
 
+        if not self.is_running:  # quitting: the screens are being taken down, nothing is drawn any more
+            return
         event = message.event
         if isinstance(event, Notice):
             notify_untrusted(self, event.text, severity=event.severity, timeout=event.timeout)
@@ -145,6 +201,23 @@ class CockpitApp(App[int]):
             return
         context = self.session.targets[0].name
         self.call_after_refresh(lambda: self.dashboard.open_runbook(context, runbook, runbook))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(_palette_class()(id="--command-palette"))
+
+    def search_commands(self, commands: Any, placeholder: str = "Search for commands…") -> Any:
+        from textual.command import SimpleProvider
+
+        return self.push_screen(_palette_class()(providers=[SimpleProvider(self.screen, commands)],
+                                                 placeholder=placeholder))
+
+    def search_themes(self) -> None:  # the palette's "Theme" command opens a second palette: the safe one too
+        from textual.theme import ThemeProvider
+
+        self.push_screen(_palette_class()(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
@@ -236,7 +309,19 @@ class CockpitApp(App[int]):
         if not alive:
             self.exit(1)
 
+    def _abandon_requests(self) -> None:
+        """Quitting never waits: end every request and credential plugin in flight (the plan of a write in a
+        to_thread worker among them; Textual's asyncio.run waits for those threads before it returns)."""
+        from cockpit.sources.limits import abandon_all
+
+        abandon_all("the cockpit is quitting")
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self._abandon_requests()
+        super().exit(*args, **kwargs)
+
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self._abandon_requests()
         self.session.stop()

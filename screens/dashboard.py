@@ -258,7 +258,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         if mitigation is not None:
             style = {"mitigated": "bold green", "verifying": "bold cyan"}.get(mitigation.state, "bold red")
             text.append(" · ", style="dim")
-            text.append(mitigation.state.upper(), style=style)
+            text.append(clean(mitigation.state, limit=20).upper(), style=style)
         bar.update(text)
         bar.set_class(target.production, "-production")
 

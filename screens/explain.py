@@ -32,7 +32,7 @@ class ExplainScreen(OnceModal[None]):
         if self.lines:
             parts.append(Text(""))
         for label, value in self.lines:
-            parts.append(Text.assemble((f"{label}: ", "bold"), safe_text(value, limit=600)))
+            parts.append(Text.assemble(safe_text(f"{label}: ", "bold", limit=120), safe_text(value, limit=600)))
         parts.append(Text("\nEsc closes.", style="dim"))
         with VerticalScroll():
             yield Static(Group(*parts))

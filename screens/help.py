@@ -41,7 +41,9 @@ class HelpScreen(OnceModal[None]):
         table.add_column("where", style="dim", no_wrap=True)
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("does")
-        for where, key, does in KEYS + self.extra:
+        # KEYS are ours; other rows are drawn literally (a str cell is parsed as markup)
+        rows = [*KEYS, *((safe_text(w), safe_text(k), safe_text(d)) for w, k, d in self.extra)]
+        for where, key, does in rows:
             table.add_row(where, key, does)
         with VerticalScroll():
             yield Static("cockpit keys (Esc closes)", classes="title")

@@ -77,6 +77,8 @@ class AskScreen(OnceModal["dict[str, str] | None"]):
 class RunbookScreen(ReportsWorkerErrors, Screen):
     BINDINGS = [
         Binding("enter", "proceed", "Proceed"),
+        # in read-only, on an action step: the key shows what it would do and that nothing is sent (disabled)
+        Binding("enter", "read_only_step", "Proceed (read-only: nothing is sent)"),
         Binding("s", "skip", "Skip / override (with reason)"),
         Binding("r", "retry", "Retry"),
         Binding("e", "edit", "Edit inputs"),
@@ -115,7 +117,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         self.set_class(self.app.size.width < 120, "-narrow")
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "now"
-        self.query_one("#detail-text", Static).update(Text(f"opening {self.runbook_id}…", style="dim"))
+        self.query_one("#detail-text", Static).update(safe_text(f"opening {self.runbook_id}…", "dim", limit=200))
         self._open()
 
     @work(group="runbook-open", exit_on_error=False)
@@ -144,6 +146,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
     # -- drawing ---------------------------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
+        self.refresh_bindings()  # Enter's meaning follows the current step (read-only on an action step)
         self.query_one("#head", Static).update(self._head())
         self.query_one("#steps-table", Static).update(self._steps())
         self.query_one("#detail-text", Static).update(self._detail())
@@ -157,8 +160,9 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         if self.run is None:
             return safe_text(self.error or f"runbook {self.runbook_id}", "bold red")
         book = self.run.runbook
-        text = Text.assemble(safe_text(book.title, "bold"), (f"   {book.layer} layer · RTO {book.rto or 'n/a'} · "
-                                                              "context ", "dim"),
+        text = Text.assemble(safe_text(book.title, "bold"),
+                             safe_text(f"   {book.layer} layer · RTO {book.rto or 'n/a'} · context ", "dim",
+                                       limit=120),
                              safe_text(self.context, "bold", limit=60))
         stale = self.session.runbook_staleness(book.id)
         head = self.query_one("#head", Static)
@@ -195,8 +199,8 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
             if item.started_at and item.finished_at:
                 took = f"{(item.finished_at - item.started_at).total_seconds():.0f}s"
             kind = item.step.kind + (" (safety)" if item.step.safety else "")
-            table.add_row(Text(mark, style=style), title, Text(kind, style=KIND_STYLE.get(item.step.kind, "")),
-                          took)
+            table.add_row(Text(mark, style=style), title,
+                          safe_text(kind, KIND_STYLE.get(item.step.kind, ""), limit=40), took)
         return table
 
     def _detail(self) -> Group | Text:
@@ -249,6 +253,26 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         return Group(*parts)
 
     # -- the person's keys ----------------------------------------------------------------------------------
+
+    def _read_only_action_step(self) -> bool:
+        from cockpit.runbooks.executor import StepState
+
+        run = self.run
+        item = run.current if run is not None else None
+        return (item is not None and item.state is StepState.NEEDS_CONFIRMATION
+                and bool(self.session.why_read_only(self.context)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only or a replay: Enter on an action step is shown as read-only and disabled (nothing is sent;
+        the step can be skipped with a reason or the run ended)."""
+        if action == "proceed":
+            return not self._read_only_action_step()
+        if action == "read_only_step":
+            return None if self._read_only_action_step() else False
+        return True
+
+    def action_read_only_step(self) -> None:  # never runs: check_action keeps it disabled
+        return None
 
     @work(group="runbook-person", exclusive=True, exit_on_error=False)
     async def action_proceed(self) -> None:

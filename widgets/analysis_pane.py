@@ -51,7 +51,8 @@ class AnalysisPane(Pane):
                     table.add_row(
                         safe_text(metric.name, PHASE_STYLE.get(metric.phase, ""), limit=60),
                         safe_text(metric.last_value or "—", limit=14),
-                        str(metric.successful), str(metric.failed), str(metric.inconclusive), str(metric.error),
+                        str(metric.successful), str(metric.failed), str(metric.inconclusive),
+                        str(metric.error),  # trusted: AnalysisMetric.error is its count (int)
                     )
                 parts.append(table)
             failing = run.failing_metric

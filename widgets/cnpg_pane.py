@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cockpit.models import CnpgClusterView, CnpgPaneData
-from cockpit.textsafe import safe_text
+from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import age, duration
 from cockpit.widgets.pane import Pane
 
@@ -144,7 +144,8 @@ def archiving_text(cluster: CnpgClusterView, now: datetime) -> Text:
                 text.append_text(safe_text(cluster.archiving_condition_message, "red", limit=160))
             return text
         return Text("unknown (no archiver metrics, no ContinuousArchiving condition)", style="yellow")
-    text = Text(ARCHIVING_WORDS.get(archiving.state, archiving.state), style=ARCHIVING_STYLE.get(archiving.state, ""))
+    text = Text(ARCHIVING_WORDS.get(archiving.state, clean(archiving.state, limit=40)),
+                style=ARCHIVING_STYLE.get(archiving.state, ""))
     if archiving.last_archived_at is not None:
         text.append(f" · last archived {age(archiving.last_archived_at, now)} ago")
     if archiving.last_failed_at is not None:

@@ -19,7 +19,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from cockpit.decide import LEAVES, NODES, ROOT, Answer, Evaluation, Leaf, pre_flight
-from cockpit.textsafe import safe_text
+from cockpit.textsafe import clean, safe_text
 
 ANSWER_STYLE = {Answer.YES: "bold green", Answer.NO: "bold cyan", Answer.UNKNOWN: "bold yellow"}
 STALE_TAG = " STALE"
@@ -89,7 +89,7 @@ class DecisionTree(Tree[tuple[str, str]]):
         on_path = on_path and node_id in evaluation.path
         label = Text()
         if edge:
-            label.append(f"{edge} → ", style="dim")
+            label.append(f"{clean(edge, limit=40)} → ", style="dim")
         label.append(result.answer.value.upper(), style=ANSWER_STYLE[result.answer] if on_path else "dim")
         if result.overridden:
             label.append(" (you)", style="magenta")
@@ -122,12 +122,12 @@ class DecisionTree(Tree[tuple[str, str]]):
         assert evaluation is not None
         leaf: Leaf = evaluation.leaf if recommended and evaluation.leaf is not None else LEAVES[slot]
         label = Text()
-        label.append(f"{edge} → ", style="dim")
+        label.append(f"{clean(edge, limit=40)} → ", style="dim")
         if recommended:
             label.append("★ ", style="bold green")
         label.append_text(safe_text(leaf.title, "bold reverse green" if recommended else "dim", limit=200))
         if leaf.rto:
-            label.append(f"  RTO {leaf.rto}", style="dim")
+            label.append(f"  RTO {clean(leaf.rto, limit=40)}", style="dim")
         if leaf.runbook and leaf.runbook in self.stale_runbooks:
             label.append(STALE_TAG, style="bold yellow")
         # the recommended leaf opens what the evaluation recommends there (after a data rollback: the code runbook)
@@ -197,8 +197,8 @@ class PreflightStrip(Static):
                      "no": "green" if line.check.startswith("Forward") else "cyan",
                      "unknown": "bold yellow"}.get(line.answer, "bold")
             text.append("\n")
-            text.append(line.check + " ", style="bold")
-            text.append(line.answer, style=style)
+            text.append(clean(line.check, limit=60) + " ", style="bold")
+            text.append(clean(line.answer, limit=60), style=style)
             if line.detail:
                 text.append(" — ")
                 text.append_text(safe_text(line.detail, limit=limit))
@@ -238,7 +238,7 @@ class DecisionPanel(Vertical):
         if outcome:
             style = {"MITIGATED": "bold reverse green", "VERIFYING": "bold reverse cyan"}.get(outcome,
                                                                                             "bold reverse red")
-            line.append(f" {outcome} ", style=style)
+            line.append(f" {clean(outcome, limit=40)} ", style=style)
             line.append(" ")
             line.append_text(safe_text(evaluation.outcome_detail, limit=300))
             line.append("\n")
@@ -253,7 +253,7 @@ class DecisionPanel(Vertical):
             line.append("RECOMMENDED ", style="bold green")
             line.append_text(safe_text(evaluation.leaf.title, "bold", limit=200))
             if evaluation.leaf.runbook:
-                line.append(f"  (Enter on ★ opens {evaluation.leaf.runbook})", style="dim")
+                line.append(f"  (Enter on ★ opens {clean(evaluation.leaf.runbook, limit=80)})", style="dim")
         else:
             line.append("ASK ", style="bold yellow")
             line.append_text(safe_text(evaluation.ask, limit=400))

@@ -45,6 +45,19 @@ class RolloutPane(Pane):
             self.namespace = namespace
             self.name = name
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only (a flag, a context's setting, a replay): the write keys are hidden from the footer and do
+        nothing (the gateway would refuse them anyway)."""
+        if action == "rollout" and self.read_only_reason():
+            return False
+        return True
+
+    def read_only_reason(self) -> str | None:
+        session = getattr(self.app, "session", None) if self.is_attached else None
+        if session is None:
+            return None
+        return session.why_read_only(self.context)
+
     def action_rollout(self, verb: str) -> None:
         data = self.entry.current
         if not isinstance(data, RolloutView):
@@ -80,7 +93,7 @@ class RolloutPane(Pane):
                 step = ro.step_text or "—"
                 if ro.step_index is not None and ro.step_index >= ro.step_count:
                     step += " (all steps done)"
-                grid.add_row("step", Text(step))
+                grid.add_row("step", safe_text(step, limit=40))
             grid.add_row(
                 "weight",
                 Text.assemble(
@@ -119,7 +132,7 @@ class RolloutPane(Pane):
     def summarize(self, ro: RolloutView, now: datetime) -> Text:
         if ro.aborted:
             return Text("ABORTED", style="bold red")
-        step = f" {ro.step_text}" if ro.step_text else ""
+        step = f" {clean(ro.step_text, limit=20)}" if ro.step_text else ""
         text = Text(f"{clean(ro.phase or 'pending', limit=20)}{step} {_pct(ro.set_weight)}",
                     style=PHASE_STYLE.get(ro.phase, ""))
         worst = worst_pod(ro.pods) if ro.pods_watched else None
@@ -193,7 +206,7 @@ def pods_line(rs: ReplicaSetInfo) -> Text:
             text.append(" · ✔ Running", style="green")
         return text
     text.append(" · ")
-    text.append(f"{worst.icon} ", style=POD_STYLE.get(worst.severity, ""))
+    text.append(f"{worst.icon} ", style=POD_STYLE.get(worst.severity, ""))  # trusted: pod_icon() returns our ICON_*
     text.append_text(safe_text(worst.status, POD_STYLE.get(worst.severity, ""), limit=40))
     if worst.restarts:
         text.append(f" restarts:{worst.restarts}", style="yellow")
@@ -251,14 +264,15 @@ def rollout_tree(ro: RolloutView, now: datetime) -> Table:
         for rs_index, rs in enumerate(sets):
             last_rs = rs_index == len(sets) - 1
             rs_branch, rs_trunk = ("└──", "   ") if last_rs else ("├──", "│  ")
-            status = Text(f"{RS_ICON.get(rs.status, ' ')} {rs.status}", style=RS_STYLE.get(rs.status, ""))
+            status = Text(f"{RS_ICON.get(rs.status, ' ')} {clean(rs.status, limit=30)}",
+                          style=RS_STYLE.get(rs.status, ""))
             table.add_row(Text.assemble(trunk + rs_branch + "⧉ ", safe_text(rs.name, limit=80)), "ReplicaSet",
                           status, age(rs.created_at, now), ",".join(_rs_tags(ro, rs, now)))
             for pod_index, pod in enumerate(rs.pods):
                 pod_branch = "└──" if pod_index == len(rs.pods) - 1 else "├──"
                 info = f"ready:{pod.ready}" + (f",restarts:{pod.restarts}" if pod.restarts > 0 else "")
                 table.add_row(Text.assemble(trunk + rs_trunk + pod_branch + "□ ", safe_text(pod.name, limit=80)),
-                              "Pod", Text.assemble(f"{pod.icon} ", safe_text(pod.status, limit=40),
+                              "Pod", Text.assemble(f"{pod.icon} ", safe_text(pod.status, limit=40),  # trusted: ICON_*
                                                    style=POD_STYLE.get(pod.severity, "")),
                               age(pod.created_at, now), info)
     return table

@@ -83,11 +83,13 @@ async def test_executor_read_only_sends_nothing(platform, tmp_path):
         await pilot.press(*"testing", "enter")
         await wait_for(pilot, lambda: current(app).state is StepState.NEEDS_CONFIRMATION, what="the abort")
         platform.kube.clear_requests()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", what="the modal")
-        assert "read-only" in app.screen.planned.read_only
-        await pilot.press("y", "escape")
+        # Enter on the action step is shown as read-only and disabled: no modal, nothing sent
+        shown = {binding.description: enabled for _, binding, enabled, _ in app.screen.active_bindings.values()}
+        assert shown.get("Proceed (read-only: nothing is sent)") is False and "Proceed" not in shown
+        await pilot.press("enter", "y", "enter")
         await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "RunbookScreen"
+        assert current(app).state is StepState.NEEDS_CONFIRMATION
         writes = [r for r in platform.kube.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
         assert writes == []
 
