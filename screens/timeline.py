@@ -149,8 +149,8 @@ class TimelineScreen(ReportsWorkerErrors, Screen):
             later = now is not None and entry.at > now
             when = f"{entry.at:%Y-%m-%d %H:%M:%S}" + {"at start": " start", "reported": " rep."}.get(entry.source, "")
             table.add_row(Text(when, style="dim" if later else ""),
-                          Text(LAYER_TITLES.get(entry.layer, entry.layer), style="dim" if later else
-                               LAYER_STYLE.get(entry.layer, "")),
+                          safe_text(LAYER_TITLES.get(entry.layer, entry.layer),
+                                    "dim" if later else LAYER_STYLE.get(entry.layer, "")),
                           safe_text(entry.text, "dim" if later else "", limit=600))
         if at_end and table.row_count:
             table.move_cursor(row=table.row_count - 1)

@@ -1,17 +1,18 @@
-"""Re-make the bundled recording: the demo incident, driven like an on-call would, recorded as a drill.
+"""Re-make the bundled recording: a demo incident drilled with the Argo Rollouts runbook, recorded as it happens.
 
-    .venv/bin/python scripts/record_demo.py            # writes recordings/demo-incident-drill.cockpit (+ report)
+    .venv/bin/python scripts/record_demo.py            # writes recordings/demo-incident-drill.cockpit (+ report, stub)
 
-The story: deploy #42 (image bump to v1.5.1) raised p99 to 1.2 s.  The on-call opens the decision tree, says the
-flag flip will not help, sees the forward-only migration warning, drills the Argo Rollouts runbook: overrides the
-pre-flight stop with a reason, aborts the canary through the confirmation modal, waits for the canary to go and
-the p99 to recover, marks the manual steps done.  The drill report (RTO, RPO, human action time) and the
-postmortem stub are written next to the recording.
+The story (the demo's `rollouts-abort` scenario): deploy #42 bumped catalog to v1.5.1 with an additive migration;
+the canary is paused at step 4/8 and its analysis fails on p99 (1.2 s against a 0.5 s SLO).  The on-call reads the
+panes, the tree recommends the Rollouts runbook, they drill it: the pre-flight passes on the live verdict, they
+confirm the abort, the canary goes, p99 recovers, the session verifies it (MITIGATED) and they mark the manual steps
+done.  The drill report (RTO, RPO, human action time) and the postmortem stub are written next to the recording.
+The session runs headless through the session core (the same object the App drives), at a person's pace.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -19,78 +20,78 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cockpit.app import CockpitApp, connect  # noqa: E402
 from cockpit.config import build_settings  # noqa: E402
-from cockpit.demo.platform import DemoPlatform, demo_settings  # noqa: E402
-from cockpit.runbooks.executor import StepState  # noqa: E402
-from cockpit.session import start_recording  # noqa: E402
+from cockpit.demo.platform import DEMO_CONTEXT, DemoPlatform, Timing, demo_environment, demo_settings  # noqa: E402
+from cockpit.runbooks.executor import RunState, StepState  # noqa: E402
+from cockpit.session import connect, open_session, start_recording  # noqa: E402
 
 OUT = ROOT / "recordings"
 NAME = "demo-incident-drill.cockpit"
+RUNBOOK = "code-rollback-rollouts"
 
 
-async def wait_for(pilot, predicate, what: str, timeout: float = 60.0) -> None:
+def wait_for(what: str, probe, timeout: float = 120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        await pilot.pause(0.1)
-        if predicate():
-            return
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
     raise SystemExit(f"timed out waiting for {what}")
 
 
-async def main() -> None:
+def main() -> None:
+    import os
+
     OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("demo-incident-drill*"):
+    for old in list(OUT.glob("demo-incident-drill*")) + list(OUT.glob("dr-drill-*.md")):
         old.unlink()
-    for old in OUT.glob("dr-drill-*.md"):
-        old.unlink()
-    platform = DemoPlatform(recovery_seconds=20.0).start()
+    platform = DemoPlatform("rollouts-abort", timing=dataclasses.replace(Timing(), recovery=20.0)).start()
+    sink = None
+    session = None
     try:
-        settings = demo_settings(build_settings({"prometheus_interval": 2.0, "drill_dir": str(OUT)}), platform)
+        settings = demo_settings(build_settings({"prometheus_interval": 2.0, "verify_minutes": 0.5,
+                                                 "drill_dir": str(OUT)}), platform)
+        os.environ.update(demo_environment(platform, settings))
         targets = connect(settings, note="demo platform on 127.0.0.1")
-        sink, note = start_recording(settings, targets, path=str(OUT / NAME))
+        sink, note = start_recording(settings, targets, path=str(OUT / NAME), is_drill=True, runbook=RUNBOOK)
         print(note)
-        app = CockpitApp(settings, targets, recorder=sink, audit_path=str(platform.workdir / "audit.jsonl"))
-        async with app.run_test(size=(200, 50)) as pilot:
-            context = targets[0].name
-            await wait_for(pilot, lambda: context in app.gathered, "the decision evidence")
-            await pilot.pause(3)  # the on-call reads the six panes
-            await pilot.press("t")
-            tree = app.dashboard.active().decision.query_one("#tree")
-            tree._move_to(("node", "flag_flip"))
-            await pilot.pause(1)
-            await pilot.press("n")  # the flag is not what broke it
-            await pilot.pause(2)
-            app.start_drill("code-rollback-rollouts")
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "RunbookScreen", "the executor")
-            run = app.screen.run
-            await wait_for(pilot, lambda: run.current.state is StepState.FAILED, "the pre-flight stop")
-            await pilot.pause(2)
-            await pilot.press("s")
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "AskScreen", "the reason prompt")
-            await pilot.press(*"drill: abort is status-only; PITR prepared in parallel", "enter")
-            await wait_for(pilot, lambda: run.current.state is StepState.NEEDS_CONFIRMATION, "the abort")
-            await pilot.pause(1)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", "the modal")
-            await wait_for(pilot, lambda: app.screen.preflight is not None, "the pre-checks")
-            await pilot.pause(2)
-            await pilot.press("y")
-            for _ in range(2):
-                await wait_for(pilot, lambda: run.current is not None and run.current.state is StepState.NEEDS_PERSON,
-                               "a manual step", timeout=120)
-                await pilot.pause(2)
-                await pilot.press("enter")
-            await wait_for(pilot, lambda: run.current is None, "the end of the run")
-            await wait_for(pilot, lambda: list(OUT.glob("dr-drill-*.md")), "the drill report")
-            await pilot.pause(1)
+        session = open_session(settings, targets, recorder=sink, drill=RUNBOOK, person="on-call",
+                               audit_path=str(platform.workdir / "audit.jsonl"))
+        session.start()
+        wait_for("the decision evidence", lambda: session.gathered(DEMO_CONTEXT) is not None
+                 and not session.evidence_pending(DEMO_CONTEXT))
+        evaluation = session.refresh_decision(DEMO_CONTEXT)
+        assert evaluation.leaf is not None and evaluation.leaf.runbook == RUNBOOK, evaluation.recommendation
+        time.sleep(3)  # the on-call reads the six panes and the tree
+        assert session.start_drill(RUNBOOK) is None
+        control = session.run_control
+        run = control.open(DEMO_CONTEXT, RUNBOOK)
+        while run.state is not RunState.DONE:
+            current = wait_for("the next step for the person", lambda: run.current if run.state is RunState.DONE
+                               or (run.current is not None and run.current.state in (
+                                   StepState.NEEDS_CONFIRMATION, StepState.NEEDS_PERSON)) else None)
+            if run.state is RunState.DONE:
+                break
+            time.sleep(2)  # reading the step
+            if current.state is StepState.NEEDS_CONFIRMATION:
+                result = control.confirm(run, current.planned.confirm_word)
+                assert result.ok, result.message
+            else:
+                assert current.step.kind == "manual", current.detail
+                control.mark_done(run, "done")
+        wait_for("MITIGATED", lambda: (session.evaluation(DEMO_CONTEXT).outcome == "MITIGATED"), timeout=180)
+        wait_for("the drill report", lambda: list(OUT.glob("dr-drill-*.md")))
+        time.sleep(2)
     finally:
-        platform.stop()
-        if "sink" in locals() and sink is not None:
+        if session is not None:
+            session.stop()
+        if sink is not None:
             sink.close()
+        platform.stop()
     for path in sorted(OUT.iterdir()):
         print(path.relative_to(ROOT), path.stat().st_size)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

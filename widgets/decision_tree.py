@@ -242,11 +242,7 @@ class DecisionPanel(Vertical):
             line.append(" ")
             line.append_text(safe_text(evaluation.outcome_detail, limit=300))
             line.append("\n")
-        if evaluation.leaf is not None and outcome == "VERIFYING":
-            line.append("ACTED ON ", style="bold cyan")
-            line.append_text(safe_text(evaluation.leaf.title, "bold", limit=200))
-            line.append("  (the session is checking that it worked)", style="dim")
-        elif evaluation.leaf is not None and outcome == "MITIGATED":
+        if evaluation.leaf is not None and outcome == "MITIGATED":
             line.append("NEXT ", style="bold green")
             line.append_text(safe_text(evaluation.leaf.title.removeprefix("MITIGATED: "), "bold", limit=200))
         elif evaluation.leaf is not None:

@@ -421,7 +421,7 @@ class Session:
         if state is None:
             return
         if not self.live:
-            self.notice("replay: answers are not recorded into a recording", timeout=3)
+            self.notice(f"{self.why_read_only(context) or 'replay'}: answers are not recorded", timeout=3)
             return
         with self._lock:
             if answer:

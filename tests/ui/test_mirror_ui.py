@@ -114,7 +114,7 @@ async def test_the_mirror_app_follows_refuses_every_key_and_opens_no_connection(
         assert rollout.snapshot.data.paused and not rollout.snapshot.data.aborted
 
         # every write key on the Rollout pane, the tree's answers, the take-over: refused, no modal
-        for keys in (("2", "a"), ("2", "u"), ("2", "p"), ("2", "P"), ("2", "r"), ("t", "y"), ("t", "n")):
+        for keys in (("2", "a"), ("2", "u"), ("2", "p"), ("2", "P"), ("2", "r"), ("t", "up", "y"), ("t", "up", "n")):
             await pilot.press(*keys)
             await pilot.pause(0.2)
             assert type(app.screen).__name__ not in ("ConfirmScreen", "RunbookScreen")

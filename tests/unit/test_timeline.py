@@ -19,7 +19,8 @@ from cockpit.recording import step_payload
 from tests.unit.test_recording import argo_app, cnpg_data, latency_view, rollout_view, velero_view
 
 UTC = timezone.utc
-BUNDLED = Path(__file__).resolve().parents[2] / "recordings" / "demo-incident-drill.cockpit"
+# the bundled drill as it was recorded on 2026-11-28, frozen (recordings/ is re-made by scripts/record_demo.py)
+BUNDLED = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "v1-demo-incident-drill.cockpit"
 T0 = datetime(2026, 5, 20, 14, 0, tzinfo=UTC)
 CTX = "prod-us-east"
 
@@ -60,6 +61,21 @@ def test_the_bundled_drill_lists_deploy_pause_analysis_breach_abort_recovery_in_
     assert any(e.what == "override" and "feature-flag" in e.text for e in entries)
     assert any(e.layer == "flag" and "catalog_v2_search_engine is ON" in e.text for e in entries)
     assert any(e.layer == "tree" and "DATA rollback FIRST" in e.text for e in entries)
+
+
+def test_the_current_bundled_recording_tells_the_same_story():
+    current = Path(__file__).resolve().parents[2] / "recordings" / "demo-incident-drill.cockpit"
+    with Player(current) as player:
+        entries = timeline.build(player)
+    order = [
+        first(entries, lambda e: e.layer == "argocd" and e.what == "deploy" and "#42" in e.text),
+        first(entries, lambda e: e.layer == "rollout" and e.what == "paused"),
+        first(entries, lambda e: e.layer == "analysis" and e.what == "measurement" and "failed" in e.text),
+        first(entries, lambda e: e.layer == "p99" and e.what == "breach"),
+        first(entries, lambda e: e.layer == "action" and "abort Rollout catalog: ok" in e.text),
+        first(entries, lambda e: e.layer == "p99" and e.what == "recovered"),
+    ]
+    assert order == sorted(order), [entries[i].text for i in order]
 
 
 def test_layers_filter():
