@@ -26,6 +26,7 @@ from cockpit.widgets.decision_tree import DecisionPanel, DecisionTree
 from cockpit.widgets.latency_pane import LatencyPane
 from cockpit.widgets.pane import Pane
 from cockpit.widgets.rollout_pane import RolloutPane
+from cockpit.widgets.repaint import TickingLine
 from cockpit.widgets.velero_pane import VeleroPane
 
 PANE_CLASSES: dict[str, type[Pane]] = {
@@ -49,7 +50,9 @@ class ContextBar(Static):
     """
 
 
-class SummaryStrip(Static):
+class SummaryStrip(TickingLine):
+    """One line for all six panes; the Argo CD deploy's age in it ticks, so it repaints only what changed."""
+
     DEFAULT_CSS = """
     SummaryStrip { height: 1; padding: 0 1; color: $text; background: $boost; }
     """
@@ -223,10 +226,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             if index:
                 text.append(separator, style="dim")
             text.append_text(pane.summary(now))
-        strip = self.query_one("#summary", SummaryStrip)
-        if text != getattr(strip, "_shown", None):
-            strip._shown = text  # type: ignore[attr-defined]
-            strip.update(text)
+        self.query_one("#summary", SummaryStrip).show(text)
 
     def refresh_bars(self) -> None:
         target = self.active().target

@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from cockpit.models import PANE_TITLES, FeedState, PaneSnapshot
 from cockpit.textsafe import clean, safe_text
 from cockpit.timefmt import ago
+from cockpit.widgets.repaint import LineBody, changed_cells
 
 
 def _utcnow() -> datetime:
@@ -83,11 +84,12 @@ class Pane(VerticalScroll, can_focus=True):
         self.now = now or _utcnow
         self._drawn = -1  # the entry version last drawn
         self._choices: tuple[str, ...] = ()
+        self._subtitle: Text | None = None  # the freshness line shown in the bottom border
         self.border_title = f"{number} {PANE_TITLES[self.pane_id]}"
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="pick")
-        yield Static(Text("loading…", style="dim"), id="body")
+        yield LineBody(Text("loading…", style="dim"), id="body")
 
     # -- what the store holds --------------------------------------------------------------------------------
 
@@ -117,14 +119,42 @@ class Pane(VerticalScroll, can_focus=True):
             picker.add_options([Option(safe_text(name), id=name) for name in choices])
             picker.highlighted = 0  # Enter picks the first one without an arrow key first
         self._choices = choices
-        self.query_one("#body", Static).update(self.render_state(entry, now))
+        self.query_one("#body", LineBody).update(self.render_state(entry, now))
         self.refresh_freshness(now)
         return True
 
     def refresh_freshness(self, now: datetime) -> None:
+        """The freshness line in the bottom border (``updated 3s ago``): redrawn only when its text changed, and
+        then only the cells it covers -- the once-a-second age tick must not repaint the pane."""
         subtitle = self.freshness(now)
-        if str(subtitle) != str(self.border_subtitle or ""):
+        shown = self._subtitle
+        if shown is not None and subtitle == shown:
+            return
+        self._subtitle = subtitle
+        if shown is None or not self._quiet_subtitle(subtitle, shown):
             self.border_subtitle = subtitle
+
+    def _quiet_subtitle(self, subtitle: Text, shown: Text) -> bool:
+        """Put ``subtitle`` in the bottom border and mark for repaint only the cells of that line that changed
+        (Textual's own setter repaints the whole pane, every second).  False when that cannot be done here (not
+        laid out yet): the caller sets it the ordinary way."""
+        width, height = self.outer_size
+        if not self.is_mounted or width < 4 or height < 2:
+            return False
+        from textual.content import Content
+        from textual.geometry import Region
+
+        line = Region(0, height - 1, width, 1)
+        before = self.render_lines(line)
+        # what the border renders: the descriptor's storage, set as its setter does, without its full refresh
+        self._border_subtitle = self.render_str(Content.from_rich_text(subtitle)).expand_tabs(4).split()[0]
+        self._styles_cache.set_dirty(line)
+        after = self.render_lines(line)
+        cells = changed_cells(before[0] if before else (), after[0] if after else ())
+        if cells:
+            offset = self.content_offset  # refresh() takes regions relative to the content area
+            self.refresh(Region(-offset.x, height - 1 - offset.y, min(cells, width), 1))
+        return True
 
     def render_state(self, entry: Any, now: datetime) -> RenderableType:
         status = entry.status
