@@ -1,9 +1,17 @@
 """The confirmation modal: exactly what will be sent, the pre-checks' answers, and the person's explicit yes.
 
-Focus starts on Cancel and Esc cancels.  Low-risk actions (an abort) take ``y``; destructive or irreversible ones
-(CNPG recovery, Velero restore, S3 undelete, git push, Argo CD rollback) need the target's name typed.  In a
-read-only context the modal shows what *would* be sent and offers nothing but Close: the gateway refuses anyway.
-The modal returns what the person typed ("y" or the name) or None; the gateway checks it again.
+It is on the screen the moment the key is pressed: pushed before the plan exists ("planning …"), it fills in as the
+answers arrive -- the plan (:meth:`show_plan`), the pre-mortem (:meth:`show_premortem`), the RBAC review and the
+dry-run (:meth:`show_preflight`) -- and says what it is still waiting for (:meth:`show_waiting`).  A plan that cannot
+be made says why in the modal (:meth:`show_refusal`) and offers only Close.
+
+Focus starts on Cancel and Esc cancels, at any moment (the caller ends what is still running).  Nothing can be
+confirmed until the plan, the pre-checks and the pre-mortem have all arrived.  Low-risk actions (an abort) then
+take ``y``; destructive or irreversible ones (CNPG recovery, Velero restore, S3 undelete, git push, Argo CD
+rollback) need the target's name typed; a RISKY or UNSAFE pre-mortem needs a typed reason (:attr:`reason`, which
+the caller passes on to ``session.execute``).  In a read-only context the modal shows what *would* be sent and
+offers nothing but Close: the gateway refuses anyway.  The modal returns what the person typed ("y" or the name)
+or None; the gateway checks it again.
 """
 
 from __future__ import annotations
@@ -16,10 +24,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from cockpit.screens.base import OnceModal
+from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
+from cockpit.screens.base import OnceModal
 from cockpit.textsafe import clean, safe_text
+from cockpit.widgets.repaint import TickingLine
+
+PLAN, CHECKS, PREMORTEM = "the plan", "the pre-checks", "the pre-mortem"
 
 
 class ConfirmScreen(OnceModal["str | None"]):
@@ -37,67 +49,119 @@ class ConfirmScreen(OnceModal["str | None"]):
     ConfirmScreen VerticalScroll { height: auto; max-height: 60vh; }
     ConfirmScreen.-premortem VerticalScroll { max-height: 45vh; }
     ConfirmScreen #checks { color: $text-muted; }
+    ConfirmScreen #waiting { color: $warning; }
+    ConfirmScreen #waiting.-idle { display: none; }
+    ConfirmScreen #answers { height: auto; }
     ConfirmScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; }
     ConfirmScreen Input { margin-top: 1; }
     """
 
-    def __init__(self, planned: Any, *, production: bool = False, extra_warnings: tuple[str, ...] = (),
-                 premortem: Any = None) -> None:
+    def __init__(self, planned: Any = None, *, production: bool = False, extra_warnings: tuple[str, ...] = (),
+                 premortem: Any = None, context: str = "", what: str = "", assessing: bool = False) -> None:
+        """``planned`` None: the plan is still being made (``what`` says what, e.g. "planning the abort", in
+        ``context``); :meth:`show_plan` fills it in.  ``assessing``: a pre-mortem is on its way
+        (:meth:`show_premortem`).  The pre-checks are always awaited (:meth:`show_preflight`)."""
         super().__init__()
         self.planned = planned
+        self.context = planned.context if planned is not None else context
+        self.what = what or "planning the change"
         self.production = production
         self.extra_warnings = extra_warnings
         self.preflight: Any = None
-        self.destructive = getattr(planned.risk, "value", str(planned.risk)) == "destructive"
+        self.refusal: str | None = None  # the plan could not be made: why (shown, Close only)
+        self.pending: set[str] = {CHECKS} | ({PLAN} if planned is None else set()) | ({PREMORTEM} if assessing
+                                                                                        else set())
+        self.destructive = False
         # -- premortem hook: the verdict at the top; a RISKY/UNSAFE one needs a typed reason (self.reason), which
         # the caller passes on to session.execute(planned, typed, reason=modal.reason)
         self.premortem = premortem if premortem is not None else getattr(planned, "premortem", None)
-        self.needs_reason = bool(self.premortem is not None and self.premortem.needs_reason)
+        self.needs_reason = False
         self.reason = ""
+        if planned is not None:
+            self._take(planned)
+
+    def _take(self, planned: Any) -> None:
+        self.planned = planned
+        self.destructive = getattr(planned.risk, "value", str(planned.risk)) == "destructive"
+        if self.premortem is None:
+            self.premortem = getattr(planned, "premortem", None)
+        self.needs_reason = bool(self.premortem is not None and self.premortem.needs_reason)
+
+    # -- drawing ------------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        planned = self.planned
-        with Vertical():
-            yield Static(safe_text(planned.headline(), limit=300), id="headline")
-            context = Text.assemble(("context ", "dim"), safe_text(planned.context, "bold", limit=80))
-            if self.production:
-                context.append("  PRODUCTION", style="bold")
-            context.append("  as ", style="dim")
-            context.append_text(safe_text(planned.user or "?", limit=80))
-            yield Static(context, id="context", classes="-production" if self.production else "")
+        with Vertical(id="frame"):
+            yield Static(self._headline(), id="headline")
+            yield Static(self._context_line(), id="context", classes="-production" if self.production else "")
             if self.premortem is not None:  # premortem hook: the verdict stays in view, its reasons scroll
-                from cockpit.widgets.premortem import PremortemPanel, PremortemVerdict
-
-                yield PremortemVerdict(self.premortem, id="premortem-verdict")
-            with VerticalScroll():
+                yield from self._verdict_widgets()
+            with VerticalScroll(id="scroll"):
                 if self.premortem is not None:  # premortem hook: the slot at the top of the body
-                    yield PremortemPanel(self.premortem, id="premortem")
+                    yield from self._panel_widgets()
                 yield Static(self._body(), id="body")
-            yield Static(Text("pre-checks: running the RBAC review and the server-side dry-run…",
+            yield Static(Text("pre-checks: waiting for the plan" if self.planned is None else
+                              "pre-checks: running the RBAC review and the server-side dry-run…",
                               style="italic"), id="checks")
-            if planned.read_only:
-                yield Static(Text.assemble(("READ-ONLY  ", "bold reverse"), safe_text(planned.read_only, limit=300)),
-                             id="refusal")
-                with Horizontal(id="buttons"):
-                    yield Button("Close", id="cancel", variant="primary")
-                return
-            if self.needs_reason:  # premortem hook: why go ahead anyway
-                verdict = self.premortem.verdict.value.upper()
-                yield Input(placeholder=f"the pre-mortem says {verdict}: why go ahead anyway? (audited)", id="reason")
-            if self.destructive:
-                yield Static(Text.assemble("Irreversible. Type ", (clean(planned.confirm_word, limit=120), "bold"),
-                                           " to confirm:"), id="prompt")
-                yield Input(placeholder=clean(planned.confirm_word, limit=120), id="typed")
-            else:
-                yield Static(Text("Press y to confirm, Esc to cancel.", style="bold"), id="prompt")
+            yield TickingLine(id="waiting", classes="-idle")
+            with Vertical(id="answers"):
+                if self.planned is not None:
+                    yield from self._answer_widgets()
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Confirm", id="confirm", variant="error",
-                             disabled=self.destructive or self.needs_reason)
+                read_only = self.planned is not None and self.planned.read_only
+                yield Button("Close" if read_only else "Cancel", id="cancel", variant="primary")
+                if not read_only:
+                    yield Button("Confirm", id="confirm", variant="error", disabled=True)
 
-    def _body(self) -> Group:
+    def _headline(self) -> Text:
+        if self.planned is not None:
+            return safe_text(self.planned.headline(), limit=300)
+        return safe_text(f"{self.what}…", limit=300)
+
+    def _context_line(self) -> Text:
+        context = Text.assemble(("context ", "dim"), safe_text(self.context, "bold", limit=80))
+        if self.production:
+            context.append("  PRODUCTION", style="bold")
+        if self.planned is not None:
+            context.append("  as ", style="dim")
+            context.append_text(safe_text(self.planned.user or "?", limit=80))
+        return context
+
+    def _verdict_widgets(self) -> list[Widget]:
+        from cockpit.widgets.premortem import PremortemVerdict
+
+        return [PremortemVerdict(self.premortem, id="premortem-verdict")]
+
+    def _panel_widgets(self) -> list[Widget]:
+        from cockpit.widgets.premortem import PremortemPanel
+
+        return [PremortemPanel(self.premortem, id="premortem")]
+
+    def _reason_widget(self) -> Input:  # premortem hook: why go ahead anyway
+        verdict = self.premortem.verdict.value.upper()
+        return Input(placeholder=f"the pre-mortem says {verdict}: why go ahead anyway? (audited)", id="reason")
+
+    def _answer_widgets(self) -> list[Widget]:
+        """What the person answers with, once the plan is known."""
         planned = self.planned
+        if planned.read_only:
+            return [Static(Text.assemble(("READ-ONLY  ", "bold reverse"), safe_text(planned.read_only, limit=300)),
+                           id="refusal")]
+        widgets: list[Widget] = []
+        if self.needs_reason:
+            widgets.append(self._reason_widget())
+        if self.destructive:
+            widgets.append(Static(Text.assemble("Irreversible. Type ", (clean(planned.confirm_word, limit=120),
+                                                                          "bold"), " to confirm:"), id="prompt"))
+            widgets.append(Input(placeholder=clean(planned.confirm_word, limit=120), id="typed"))
+        else:
+            widgets.append(Static(Text("Press y to confirm, Esc to cancel.", style="bold"), id="prompt"))
+        return widgets
+
+    def _body(self) -> Group | Text:
+        planned = self.planned
+        if planned is None:
+            return Text("planning… (Esc cancels)", style="italic")
         parts: list[Any] = []
         if planned.summary:
             parts.append(safe_text(planned.summary, limit=600))
@@ -119,11 +183,48 @@ class ConfirmScreen(OnceModal["str | None"]):
         self.set_class(self.production, "-production")
         self.set_class(self.premortem is not None, "-premortem")  # premortem hook: room for the verdict
         self.query_one("#cancel", Button).focus()
+        self._update_confirm()
 
-    # -- the pre-checks arrive from a worker ------------------------------------------------------------------
+    # -- the answers arrive from workers ------------------------------------------------------------------------
+
+    def show_plan(self, planned: Any, extra_warnings: tuple[str, ...] = ()) -> None:
+        """The plan is made: what will be sent, and how to answer."""
+        if self.planned is not None or self.refusal is not None:
+            return
+        self.extra_warnings = extra_warnings
+        self._take(planned)
+        self.pending.discard(PLAN)
+        self.query_one("#headline", Static).update(self._headline())
+        self.query_one("#context", Static).update(self._context_line())
+        self.query_one("#body", Static).update(self._body())
+        self.query_one("#checks", Static).update(Text(
+            "pre-checks: running the RBAC review and the server-side dry-run…", style="italic"))
+        self.query_one("#answers", Vertical).mount_all(self._answer_widgets())
+        if planned.read_only:
+            self.pending.clear()  # nothing will be sent: nothing to wait for
+            self._close_only()
+        self._update_confirm()
+
+    def show_premortem(self, premortem: Any, *, planned: Any = None) -> None:
+        """The pre-mortem's verdict (None: this write needs none); a RISKY/UNSAFE one asks for a reason.
+        ``planned``: the plan with the pre-mortem attached (``session.assess``), which is then what is sent."""
+        self.pending.discard(PREMORTEM)
+        if planned is not None and self.planned is not None and planned.id == self.planned.id:
+            self.planned = planned
+        if premortem is not None and self.premortem is None and self.refusal is None:
+            self.premortem = premortem
+            self.needs_reason = bool(premortem.needs_reason)
+            self.add_class("-premortem")
+            scroll = self.query_one("#scroll", VerticalScroll)
+            self.query_one("#frame", Vertical).mount_all(self._verdict_widgets(), before=scroll)
+            scroll.mount_all(self._panel_widgets(), before=0)
+            if self.needs_reason and self.planned is not None and not self.planned.read_only:
+                self.query_one("#answers", Vertical).mount(self._reason_widget(), before=0)
+        self._update_confirm()
 
     def show_preflight(self, preflight: Any) -> None:
         self.preflight = preflight
+        self.pending.discard(CHECKS)
         lines = preflight.lines() if preflight is not None else []
         text = Text("pre-checks:", style="bold")
         for line in lines:
@@ -133,32 +234,78 @@ class ConfirmScreen(OnceModal["str | None"]):
             text.append("\n")
             text.append_text(safe_text(f"will not be sent: {preflight.reason}", "bold red", limit=400))
         self.query_one("#checks", Static).update(text)
+        self._update_confirm()
+
+    def show_precheck_error(self, text: str) -> None:
+        """The pre-checks could not run at all: nothing can be confirmed (Close, and try again)."""
+        self.refusal = text
+        self.query_one("#checks", Static).update(safe_text(text, "bold red", limit=600))
+        self._close_only()
+
+    def show_refusal(self, text: str, *, error: bool = False) -> None:
+        """The plan could not be made (refused, or a read failed): why, in the modal; nothing was sent."""
+        self.refusal = text
+        self.pending.clear()
+        style = "bold red" if error else "bold yellow"
+        self.query_one("#headline", Static).update(safe_text(f"{self.what}: not planned", limit=300))
+        self.query_one("#body", Static).update(Text.assemble(
+            ("✗ " if error else "ⓘ ", style), safe_text(text, style, limit=1000), ("\nnothing was sent", "dim")))
+        self.query_one("#checks", Static).update(Text("pre-checks: not run", style="italic"))
+        self.show_waiting("")
+        self._close_only()
+
+    def show_waiting(self, text: str) -> None:
+        """What the plan or the pre-checks still wait for ("" when nothing); the text may name a server."""
+        line = self.query_one("#waiting", TickingLine)
+        line.set_class(not text, "-idle")
+        line.show(safe_text(text, limit=300) if text else Text())
+
+    def _close_only(self) -> None:
+        for button in self.query("#confirm"):
+            button.remove()
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close"
+        cancel.focus()
 
     # -- answers ------------------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """The plan, the pre-checks and the pre-mortem are all in: a yes may be given."""
+        return self.planned is not None and not self.pending and self.refusal is None
 
     def _reason_given(self) -> bool:  # premortem hook
         return not self.needs_reason or bool(self.reason)
 
+    def _typed_ok(self) -> bool:
+        if not self.destructive:
+            return True
+        typed = self.query("#typed")
+        return bool(typed) and typed.first(Input).value.strip() == self.planned.confirm_word
+
+    def _update_confirm(self) -> None:
+        for button in self.query("#confirm"):
+            button.disabled = not (self.ready and not self.planned.read_only and self._typed_ok()
+                                   and self._reason_given())
+
     @on(Input.Changed, "#reason")
     def _reason_typed(self, event: Input.Changed) -> None:  # premortem hook
         self.reason = " ".join(event.value.split())[:1000]
-        typed_ok = not self.destructive or self.query_one("#typed", Input).value.strip() == self.planned.confirm_word
-        self.query_one("#confirm", Button).disabled = not (typed_ok and self._reason_given())
+        self._update_confirm()
 
     @on(Input.Changed, "#typed")
     def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#confirm", Button).disabled = (event.value.strip() != self.planned.confirm_word
-                                                       or not self._reason_given())
+        self._update_confirm()
 
     @on(Input.Submitted, "#typed")
     def _submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip() == self.planned.confirm_word and self._reason_given():
+        if self.ready and event.value.strip() == self.planned.confirm_word and self._reason_given():
             if self.is_current:
                 self.dismiss(event.value.strip())
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
-        if not self._reason_given():  # premortem hook
+        if not self.ready or self.planned.read_only or not self._reason_given():  # premortem hook
             return
         if self.destructive:
             typed = self.query_one("#typed", Input).value.strip()
@@ -179,7 +326,7 @@ class ConfirmScreen(OnceModal["str | None"]):
             self.dismiss(None)
 
     def action_yes(self) -> None:
-        if self.planned.read_only or self.destructive or not self._reason_given():
-            return  # read-only: nothing to confirm; destructive: the name must be typed; a reason must be typed
+        if not self.ready or self.planned.read_only or self.destructive or not self._reason_given():
+            return  # not all in yet; read-only: nothing to confirm; destructive: the name must be typed; a reason
         if self.is_current:
             self.dismiss("y")

@@ -37,6 +37,8 @@ PANE_CLASSES: dict[str, type[Pane]] = {
     "cnpg": CnpgPane,
     "velero": VeleroPane,
 }
+VERB_WORDS = {"abort": "the abort", "undo": "the undo", "promote": "the promotion", "promote-full":
+              "the full promotion", "retry": "the retry"}
 WIDE = 160  # from here up: a 3x2 grid
 MEDIUM = 100  # from here up: 2x3; below: one column, scrolled
 
@@ -336,7 +338,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         from cockpit.screens.writeflow import start_write
 
         context = self.active_context()
-        start_write(self, context, lambda: self.session.plan_rollout_verb(context, event.verb))
+        start_write(self, context, lambda: self.session.plan_rollout_verb(context, event.verb),
+                    what=f"planning {VERB_WORDS.get(event.verb, event.verb)} of Rollout {clean(event.name, limit=80)}")
 
     @on(Pane.Picked)
     def _picked(self, event: Pane.Picked) -> None:

@@ -112,7 +112,8 @@ async def test_destructive_action_needs_the_typed_name(platform, tmp_path):
         start_write(app.dashboard, context, lambda: app.session.plan(
             context, lambda env: velero.restore(env.kube, backup, namespaces=[scenario.APP_NAMESPACE])))
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", what="the modal")
-        modal = app.screen
+        modal = app.screen  # up at once: the plan arrives into it
+        await wait_for(pilot, lambda: modal.planned is not None, what="the plan")
         assert modal.destructive and modal.planned.confirm_word
         await wait_for(pilot, lambda: modal.preflight is not None, what="the pre-checks")
         platform.kube.clear_requests()

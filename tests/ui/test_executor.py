@@ -114,7 +114,8 @@ def test_modal_snapshot(snap_compare, platform):
         await settle(pilot)
         await pilot.press("2", "a")
         await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen", what="the modal")
-        await wait_for(pilot, lambda: pilot.app.screen.preflight is not None, what="the pre-checks")
+        # the plan, the pre-mortem and the pre-checks all in (they arrive in any order)
+        await wait_for(pilot, lambda: pilot.app.screen.ready, what="the plan, pre-mortem and pre-checks")
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run)

@@ -66,7 +66,10 @@ async def test_the_modal_shows_the_verdict_and_asks_for_a_reason(platform, tmp_p
         assert confirm.disabled  # the name alone is not enough: UNSAFE needs a reason
         modal.query_one("#reason", Input).value = "  data restored by hand   in staging drill "
         await pilot.pause()
-        assert not confirm.disabled and modal.reason == "data restored by hand in staging drill"
+        assert confirm.disabled and modal.reason == "data restored by hand in staging drill"  # no pre-checks yet
+        modal.show_preflight(await asyncio.to_thread(app.session.preflight, planned))
+        await pilot.pause()
+        assert not confirm.disabled
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: results, what="the modal's answer")
         assert results == [scenario.APP_NAME]
