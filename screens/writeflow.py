@@ -136,35 +136,33 @@ async def _prepare(session: Any, modal: Any, context: str, plan: Callable[[], An
 
 async def _assess(session: Any, modal: Any, planned: Any, scopes: list[Any]) -> None:
     """The pre-mortem (``session.assess`` attaches it to the plan, which is then what is sent)."""
-    from cockpit.session.planning import Planning
-
-    assessing = Planning("the pre-mortem")
-    scopes.append(assessing)
-    try:
-        assessed = await asyncio.to_thread(assessing.run, lambda: session.assess(planned))
-    except Exception as err:  # noqa: BLE001 - assess says what it could not read; anything else is a bug
-        log.exception("the pre-mortem of %s failed", planned.id)
-        if _alive(modal):
-            modal.show_precheck_error(f"the pre-mortem failed ({type(err).__name__}: {err}): nothing can be sent "
-                                      "from here; close and try again")
-        return
-    if _alive(modal):
-        modal.show_premortem(getattr(assessed, "premortem", None), planned=assessed)
+    await _step(modal, scopes, "the pre-mortem", lambda: session.assess(planned),
+                lambda assessed: modal.show_premortem(getattr(assessed, "premortem", None), planned=assessed))
 
 
 async def _prechecks(session: Any, modal: Any, planned: Any, scopes: list[Any]) -> None:
     """The RBAC review and the server-side dry-run."""
+    await _step(modal, scopes, "the pre-checks", lambda: session.preflight(planned), modal.show_preflight)
+
+
+async def _step(modal: Any, scopes: list[Any], what: str, work: Callable[[], Any],
+                show: Callable[[Any], None]) -> None:
+    """``work()`` in a thread under a Planning scope named ``what``, its answer shown with ``show``.  Both the
+    pre-mortem and the pre-checks report what they cannot read as results: an exception is a bug, said in the
+    modal, and then nothing can be confirmed."""
     from cockpit.session.planning import Planning
 
-    checks = Planning("the pre-checks")
-    scopes.append(checks)
+    scope = Planning(what)
+    scopes.append(scope)
     try:
-        check = await asyncio.to_thread(checks.run, lambda: session.preflight(planned))
-    except Exception as err:  # noqa: BLE001 - the checks report failures as results; anything else is a bug
-        log.exception("the pre-checks of %s failed", planned.id)
+        result = await asyncio.to_thread(scope.run, work)
+    except Exception as err:  # noqa: BLE001 - never a modal left waiting, never a yes on half the checks
+        if scope.cancelled:
+            return
+        log.exception("%s of a write failed", what)
         if _alive(modal):
-            modal.show_precheck_error(f"the pre-checks failed ({type(err).__name__}: {err}): nothing can be sent "
-                                      "from here; close and try again")
+            modal.show_precheck_error(f"{what} failed ({type(err).__name__}: {err}): nothing can be sent from "
+                                      "here; close and try again")
         return
     if _alive(modal):
-        modal.show_preflight(check)
+        show(result)
