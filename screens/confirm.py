@@ -78,6 +78,7 @@ class ConfirmScreen(OnceModal["str | None"]):
         self.premortem = premortem if premortem is not None else getattr(planned, "premortem", None)
         self.needs_reason = False
         self.reason = ""
+        self._answered = False  # answers_in() was called
         if planned is not None:
             self._take(planned)
 
@@ -287,6 +288,19 @@ class ConfirmScreen(OnceModal["str | None"]):
         for button in self.query("#confirm"):
             button.disabled = not (self.ready and not self.planned.read_only and self._typed_ok()
                                    and self._reason_given())
+        if self.ready and not self._answered:
+            self._answered = True
+            self.show_waiting("")
+            self.answers_in()
+
+    def answers_in(self) -> None:
+        """Called once, when the plan, the pre-checks and the pre-mortem are all in (a hook for observers: the
+        benchmark's probe marks the moment here)."""
+
+    def _not_yet(self) -> None:
+        """A yes before everything is in: say what it waits for (nothing is sent)."""
+        if self.refusal is None and self.pending:
+            self.show_waiting(f"not yet: waiting for {' and '.join(sorted(self.pending))}")
 
     @on(Input.Changed, "#reason")
     def _reason_typed(self, event: Input.Changed) -> None:  # premortem hook
@@ -305,7 +319,10 @@ class ConfirmScreen(OnceModal["str | None"]):
 
     @on(Button.Pressed, "#confirm")
     def _confirm(self) -> None:
-        if not self.ready or self.planned.read_only or not self._reason_given():  # premortem hook
+        if not self.ready:
+            self._not_yet()
+            return
+        if self.planned.read_only or not self._reason_given():  # premortem hook
             return
         if self.destructive:
             typed = self.query_one("#typed", Input).value.strip()
@@ -326,7 +343,10 @@ class ConfirmScreen(OnceModal["str | None"]):
             self.dismiss(None)
 
     def action_yes(self) -> None:
-        if not self.ready or self.planned.read_only or self.destructive or not self._reason_given():
+        if not self.ready:
+            self._not_yet()
+            return
+        if self.planned.read_only or self.destructive or not self._reason_given():
             return  # not all in yet; read-only: nothing to confirm; destructive: the name must be typed; a reason
         if self.is_current:
             self.dismiss("y")

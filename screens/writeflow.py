@@ -93,8 +93,9 @@ def _show_waiting(modal: Any, scopes: list[Any]) -> None:
     if not modal.is_attached:
         return
     text = ""
-    if modal.pending:
-        text = next((line for line in (scope.still_waiting() for scope in scopes) if line), "")
+    if modal.pending and modal.refusal is None:  # the request in flight, else what is still to come
+        text = next((line for line in (scope.still_waiting() for scope in scopes) if line),
+                    f"waiting for {' and '.join(sorted(modal.pending))}")
     modal.show_waiting(text)
 
 

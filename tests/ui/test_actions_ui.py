@@ -31,7 +31,7 @@ def real_writes(platform) -> list:
 async def _modal(pilot, key: str):
     await pilot.press("2", key)
     await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen", what="the modal")
-    await wait_for(pilot, lambda: pilot.app.screen.preflight is not None, what="the pre-checks")
+    await wait_for(pilot, lambda: pilot.app.screen.ready, what="the plan, the pre-mortem and the pre-checks")
     return pilot.app.screen
 
 
