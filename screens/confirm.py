@@ -186,6 +186,26 @@ class ConfirmScreen(OnceModal["str | None"]):
         self.query_one("#cancel", Button).focus()
         self._update_confirm()
 
+    def prepare(self, *, context: str, what: str, production: bool) -> None:
+        """A modal built ahead of the key (``writeflow.prebuild_modal``), told what it is for just before it is
+        shown.  Only a modal still waiting for its plan can be prepared."""
+        if self.planned is not None or self.refusal is not None:
+            raise RuntimeError("only a modal still waiting for its plan can be prepared")
+        self.context, self.what, self.production = context, what, production
+        self.set_class(production, "-production")
+        for selector, text in (("#headline", self._headline()), ("#context", self._context_line())):
+            static = self.query_one(selector, Static)
+            # laid out ahead: a line that still fits needs no new layout
+            static.update(text, layout=text.cell_len > static.content_region.width)
+        self.query_one("#context", Static).set_class(production, "-production")
+
+    def on_screen_resume(self) -> None:
+        self.shown()
+
+    def shown(self) -> None:
+        """Called each time the modal is put on the screen (a hook for observers: the benchmark's probe marks
+        "modal shown" here; ``on_mount`` runs when a modal built ahead is built, before the key)."""
+
     # -- the answers arrive from workers ------------------------------------------------------------------------
 
     def show_plan(self, planned: Any, extra_warnings: tuple[str, ...] = ()) -> None:

@@ -156,6 +156,10 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             self.show_decision(dash.target.name)
         self.refresh_summary(self.session.clock.now())
         self.dashboards()[0].pane("argocd").focus()
+        if self.session.live and any(not self.session.why_read_only(t.name) for t in self.targets):
+            from cockpit.screens.writeflow import SPARE_AFTER, prebuild_modal
+
+            self.set_timer(SPARE_AFTER, lambda: prebuild_modal(self.app))  # the first key's modal, built ahead
 
     def on_resize(self, event: Any) -> None:
         self.apply_width(event.size.width)

@@ -28,16 +28,63 @@ def start_write(node: Any, context: str, plan: Callable[[], Any], *, what: str =
 
 
 async def _write(node: Any, context: str, plan: Callable[[], Any], what: str) -> None:
-    from cockpit.screens.confirm import ConfirmScreen
-
     app = node.app
     session = app.session
     target = session.target(context)
-    modal = ConfirmScreen(None, context=context, what=what, production=bool(target and target.production),
-                          assessing=True)
-    result = await _confirm(app, modal, lambda scopes: _prepare(session, modal, context, plan, scopes))
+    modal = _modal_for(app, context, what, bool(target and target.production))
+    try:
+        result = await _confirm(app, modal, lambda scopes: _prepare(session, modal, context, plan, scopes))
+    finally:
+        app.set_timer(SPARE_AFTER, lambda: prebuild_modal(app))  # the next key's modal
     if result is not None:
         notify_untrusted(app, result.message, severity="information" if result.ok else "error", timeout=10)
+
+
+# -- the next key's modal, built ahead ----------------------------------------------------------------------
+
+SPARE = "_cockpit_spare_modal"  # the App attribute holding it
+SPARE_AFTER = 1.0  # seconds after the start or the last write: the next spare is built when the UI is idle
+
+
+def prebuild_modal(app: Any) -> None:
+    """Build the next key's confirmation modal now, off the screen: composed, styled and laid out at the
+    terminal's size (the first steps of Textual's ``push_screen``), so that the key only has to show it.  A spare
+    is used once, for one write, and never reused; a key pressed before it is ready gets a modal of its own."""
+    from cockpit.screens.confirm import ConfirmScreen
+
+    if getattr(app, SPARE, None) is not None or not app.is_running:
+        return
+    modal = ConfirmScreen(None, assessing=True)
+    try:
+        app._register(app, modal)  # what push_screen does first (Textual 8): compose and style it now
+    except Exception:  # noqa: BLE001 - an optimisation: the key builds its own modal instead
+        log.exception("could not build the confirmation modal ahead")
+        return
+    setattr(app, SPARE, modal)
+
+    def lay_out() -> None:
+        if getattr(app, SPARE, None) is modal and modal.is_mounted and not modal.is_current:
+            try:
+                modal._refresh_layout(app.size)  # laid out at this size: showing it needs only a paint
+            except Exception:  # noqa: BLE001 - shown anyway, laid out then
+                log.exception("could not lay the confirmation modal out ahead")
+
+    app.set_timer(0.2, lay_out)
+
+
+def _modal_for(app: Any, context: str, what: str, production: bool) -> Any:
+    """The spare modal when there is a ready one (told what it is for), else a new one."""
+    from cockpit.screens.confirm import ConfirmScreen
+
+    spare = getattr(app, SPARE, None)
+    setattr(app, SPARE, None)
+    if spare is not None and spare.is_mounted and not spare.is_current and not spare._once_dismissed:
+        try:
+            spare.prepare(context=context, what=what, production=production)
+            return spare
+        except Exception:  # noqa: BLE001 - a new modal instead
+            log.exception("the confirmation modal built ahead could not be used")
+    return ConfirmScreen(None, context=context, what=what, production=production, assessing=True)
 
 
 async def confirm_write(app: Any, planned: Any, *, send: Callable[[str], Any] | None = None) -> Any:
@@ -67,7 +114,12 @@ async def _confirm(app: Any, modal: Any, prepare: Callable[[list[Any]], Awaitabl
     scopes: list[Any] = []
     app.push_screen(modal, answered)
     ticker = modal.set_interval(WAIT_TICK, lambda: _show_waiting(modal, scopes))
-    task = asyncio.get_running_loop().create_task(prepare(scopes))
+
+    async def after_paint() -> None:
+        await _painted(app)  # the modal first: the threads below would hold the GIL while it paints
+        await prepare(scopes)
+
+    task = asyncio.get_running_loop().create_task(after_paint())
     try:
         typed = await answer
     finally:
@@ -87,6 +139,13 @@ async def _confirm(app: Any, modal: Any, prepare: Callable[[list[Any]], Awaitabl
     if send is not None:
         return await asyncio.to_thread(send, typed)
     return await asyncio.to_thread(session.execute, modal.planned, typed, modal.reason or None)
+
+
+async def _painted(app: Any) -> None:
+    """Once the screen has been refreshed (what was just changed is on the terminal)."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    app.call_after_refresh(lambda: done.done() or done.set_result(None))
+    await done
 
 
 def _show_waiting(modal: Any, scopes: list[Any]) -> None:
@@ -132,6 +191,7 @@ async def _prepare(session: Any, modal: Any, context: str, plan: Callable[[], An
     modal.show_plan(planned, session.warnings(context, planned))
     if planned.read_only:  # shown as what would be sent; nothing is checked or sent
         return
+    await _painted(modal.app)  # the plan on the screen before the checks take the CPU
     await asyncio.gather(_assess(session, modal, planned, scopes), _prechecks(session, modal, planned, scopes))
 
 

@@ -204,3 +204,30 @@ async def test_an_unsafe_rollback_needs_a_reason_that_reaches_the_audit_record(p
         assert [r["event"] for r in rollback] == ["before", "after"]
         assert all(r["reason"] == f"data restored by hand {HOSTILE}" for r in rollback)
         assert all(r["premortem"]["verdict"] == "unsafe" for r in rollback)
+
+
+async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(platform, tmp_path):
+    from cockpit.screens.writeflow import SPARE, start_write
+
+    app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        context = app.targets[0].name
+        await wait_for(pilot, lambda: getattr(app, SPARE, None) is not None, what="the modal built ahead")
+        spare = getattr(app, SPARE)
+        assert spare.is_mounted and spare not in app.screen_stack and spare.planned is None
+        shown = []
+        for _ in range(2):
+            start_write(app.dashboard, context, lambda: app.session.plan_rollout_verb(context, "abort"),
+                        what="planning the abort of Rollout catalog")
+            modal = await _modal(pilot)
+            shown.append(modal)
+            assert "planning the abort of Rollout catalog" in str(modal.what) and modal.context == context
+            await wait_for(pilot, lambda: modal.ready, what="the answers")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.dashboard, what="closed")
+            await wait_for(pilot, lambda: getattr(app, SPARE, None) not in (None, modal), what="the next spare")
+        assert shown[0] is spare and shown[1] is not spare  # the spare was used, once
+        checks_only = [r for r in sent_anything(platform) if "selfsubjectaccessreviews" not in r.path
+                       and r.query.get("dryRun") not in ("All", ["All"])]
+        assert checks_only == []  # the pre-checks ran; nothing was sent
