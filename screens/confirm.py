@@ -55,7 +55,12 @@ class ConfirmScreen(OnceModal["str | None"]):
     ConfirmScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; }
     ConfirmScreen Input { margin-top: 1; }
+    ConfirmScreen.-short VerticalScroll, ConfirmScreen.-short.-premortem VerticalScroll { max-height: 25vh; }
+    ConfirmScreen.-short #checks { max-height: 4; }
+    ConfirmScreen.-short #buttons { margin-top: 0; }
+    ConfirmScreen.-short Input { margin-top: 0; }
     """
+    SHORT = 36  # rows: below this the modal packs tighter (compact buttons and inputs) so its answers stay in view
 
     def __init__(self, planned: Any = None, *, production: bool = False, extra_warnings: tuple[str, ...] = (),
                  premortem: Any = None, context: str = "", what: str = "", assessing: bool = False) -> None:
@@ -181,6 +186,7 @@ class ConfirmScreen(OnceModal["str | None"]):
         return Group(*parts)
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.height)
         self.set_class(self.production, "-production")
         self.set_class(self.premortem is not None, "-premortem")  # premortem hook: room for the verdict
         self.query_one("#cancel", Button).focus()
@@ -200,7 +206,18 @@ class ConfirmScreen(OnceModal["str | None"]):
         self.query_one("#context", Static).set_class(production, "-production")
 
     def on_screen_resume(self) -> None:
+        self._fit(self.app.size.height)
         self.shown()
+
+    def on_resize(self, event: Any) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, rows: int) -> None:
+        short = rows < self.SHORT
+        if short != self.has_class("-short"):
+            self.set_class(short, "-short")
+        for widget in self.query("Button, Input"):
+            widget.compact = short  # type: ignore[attr-defined]
 
     def shown(self) -> None:
         """Called each time the modal is put on the screen (a hook for observers: the benchmark's probe marks
@@ -220,7 +237,7 @@ class ConfirmScreen(OnceModal["str | None"]):
         self.query_one("#body", Static).update(self._body())
         self.query_one("#checks", Static).update(Text(
             "pre-checks: running the RBAC review and the server-side dry-run…", style="italic"))
-        self.query_one("#answers", Vertical).mount_all(self._answer_widgets())
+        self.query_one("#answers", Vertical).mount_all(self._compact(self._answer_widgets()))
         if planned.read_only:
             self.pending.clear()  # nothing will be sent: nothing to wait for
             self._close_only()
@@ -240,7 +257,7 @@ class ConfirmScreen(OnceModal["str | None"]):
             self.query_one("#frame", Vertical).mount_all(self._verdict_widgets(), before=scroll)
             scroll.mount_all(self._panel_widgets(), before=0)
             if self.needs_reason and self.planned is not None and not self.planned.read_only:
-                self.query_one("#answers", Vertical).mount(self._reason_widget(), before=0)
+                self.query_one("#answers", Vertical).mount_all(self._compact([self._reason_widget()]), before=0)
         self._update_confirm()
 
     def show_preflight(self, preflight: Any) -> None:
@@ -280,6 +297,13 @@ class ConfirmScreen(OnceModal["str | None"]):
         line = self.query_one("#waiting", TickingLine)
         line.set_class(not text, "-idle")
         line.show(safe_text(text, limit=300) if text else Text())
+
+    def _compact(self, widgets: list[Widget]) -> list[Widget]:
+        if self.has_class("-short"):
+            for widget in widgets:
+                if isinstance(widget, (Button, Input)):
+                    widget.compact = True
+        return widgets
 
     def _close_only(self) -> None:
         for button in self.query("#confirm"):
