@@ -5,7 +5,7 @@ answers arrive -- the plan (:meth:`show_plan`), the pre-mortem (:meth:`show_prem
 dry-run (:meth:`show_preflight`) -- and says what it is still waiting for (:meth:`show_waiting`).  A plan that cannot
 be made says why in the modal (:meth:`show_refusal`) and offers only Close.
 
-Focus starts on Cancel and Esc cancels, at any moment (the caller ends what is still running).  Nothing can be
+Focus starts on Cancel and Esc cancels, at any moment (the caller ends what is still running); q quits.  Nothing can be
 confirmed until the plan, the pre-checks and the pre-mortem have all arrived.  Low-risk actions (an abort) then
 take ``y``; destructive or irreversible ones (CNPG recovery, Velero restore, S3 undelete, git push, Argo CD
 rollback) need the target's name typed; a RISKY or UNSAFE pre-mortem needs a typed reason (:attr:`reason`, which
@@ -38,6 +38,8 @@ class ConfirmScreen(OnceModal["str | None"]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("y", "yes", "Confirm", show=False),
+        # q quits at once, as on the dashboard, also while a plan hangs in here (quitting never sends anything)
+        Binding("q", "app.quit", "Quit", show=False),
     ]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }

@@ -10,6 +10,7 @@ flight and sends nothing.  A plan that is refused, or that a failed read stopped
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,8 +24,10 @@ WAIT_TICK = 0.5  # how often the modal's "still waiting for X" line is brought u
 def start_write(node: Any, context: str, plan: Callable[[], Any], *, what: str = "planning the change") -> None:
     """Open the modal now, plan with ``plan()`` (blocking, run in a thread) into it, then confirm and send.  Runs
     in a worker of ``node``.  ``what`` names the plan while it is being made ("planning the abort")."""
-    node.run_worker(_write(node, context, plan, what), group="write", exclusive=True, exit_on_error=False,
-                    name="write")
+    # the function, not a coroutine made now: a worker cancelled before it starts (keys queued behind q) leaves
+    # no coroutine that was never awaited
+    node.run_worker(functools.partial(_write, node, context, plan, what), group="write", exclusive=True,
+                    exit_on_error=False, name="write")
 
 
 async def _write(node: Any, context: str, plan: Callable[[], Any], what: str) -> None:
@@ -35,7 +38,8 @@ async def _write(node: Any, context: str, plan: Callable[[], Any], what: str) ->
     try:
         result = await _confirm(app, modal, lambda scopes: _prepare(session, modal, context, plan, scopes))
     finally:
-        app.set_timer(SPARE_AFTER, lambda: prebuild_modal(app))  # the next key's modal
+        if app.is_running:
+            app.set_timer(SPARE_AFTER, lambda: prebuild_modal(app))  # the next key's modal
     if result is not None:
         notify_untrusted(app, result.message, severity="information" if result.ok else "error", timeout=10)
 
@@ -117,7 +121,12 @@ async def _confirm(app: Any, modal: Any, prepare: Callable[[list[Any]], Awaitabl
 
     async def after_paint() -> None:
         await _painted(app)  # the modal first: the threads below would hold the GIL while it paints
-        await prepare(scopes)
+        try:
+            await prepare(scopes)
+        except Exception as err:  # noqa: BLE001 - a bug here must not leave the modal waiting for ever
+            log.exception("preparing the confirmation failed")
+            if _alive(modal):
+                modal.show_refusal(f"the confirmation failed: {type(err).__name__}: {err}", error=True)
 
     task = asyncio.get_running_loop().create_task(after_paint())
     try:
@@ -131,7 +140,8 @@ async def _confirm(app: Any, modal: Any, prepare: Callable[[list[Any]], Awaitabl
     if typed is None:
         planned = modal.planned
         if modal.refusal is not None:
-            notify_untrusted(app, f"{modal.refusal} (nothing was sent)", severity="warning", timeout=6)
+            said = modal.refusal if "nothing was sent" in modal.refusal else f"{modal.refusal} (nothing was sent)"
+            notify_untrusted(app, said, severity="warning", timeout=6)
         else:
             notify_untrusted(app, (planned.read_only if planned is not None else "") or "cancelled: nothing was sent",
                              timeout=5)

@@ -74,7 +74,8 @@ async def test_the_modal_is_up_before_the_plan_and_cancel_while_planning_sends_n
         platform.kube.clear_requests()
         start_write(app.dashboard, context, slow_plan, what="planning the abort of Rollout catalog")
         modal = await _modal(pilot)
-        assert started.wait(5) and not release.is_set()
+        await wait_for(pilot, started.is_set, what="the plan started (once the modal is painted)")
+        assert not release.is_set()
         # up while the plan cannot have finished: it says what it does, offers Cancel, and no yes
         assert modal.planned is None and modal.preflight is None
         assert "planning the abort of Rollout catalog…" in modal_text(modal)
@@ -213,9 +214,10 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         context = app.targets[0].name
-        await wait_for(pilot, lambda: getattr(app, SPARE, None) is not None, what="the modal built ahead")
+        await wait_for(pilot, lambda: getattr(app, SPARE, None) is not None and getattr(app, SPARE).is_mounted,
+                       what="the modal built ahead")
         spare = getattr(app, SPARE)
-        assert spare.is_mounted and spare not in app.screen_stack and spare.planned is None
+        assert spare not in app.screen_stack and spare.planned is None
         shown = []
         for _ in range(2):
             start_write(app.dashboard, context, lambda: app.session.plan_rollout_verb(context, "abort"),
@@ -226,7 +228,8 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
             await wait_for(pilot, lambda: modal.ready, what="the answers")
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is app.dashboard, what="closed")
-            await wait_for(pilot, lambda: getattr(app, SPARE, None) not in (None, modal), what="the next spare")
+            await wait_for(pilot, lambda: getattr(app, SPARE, None) not in (None, modal) and getattr(
+                app, SPARE).is_mounted, what="the next spare")
         assert shown[0] is spare and shown[1] is not spare  # the spare was used, once
         checks_only = [r for r in sent_anything(platform) if "selfsubjectaccessreviews" not in r.path
                        and r.query.get("dryRun") not in ("All", ["All"])]
