@@ -238,7 +238,7 @@ class RolloutView:
     namespace: str
     uid: str
     strategy: str  # canary | blueGreen | ""
-    phase: str  # Healthy | Progressing | Paused | Degraded | "" (no status yet)
+    phase: str  # Healthy | Progressing | Paused | Degraded, or whatever status.phase says (GetRolloutPhase)
     message: str
     step_index: int | None
     step_count: int
@@ -271,6 +271,9 @@ class RolloutView:
     revision: int | None = None  # annotation rollout.argoproj.io/revision
     pods_watched: bool = False  # pods were handed to the parser (False: no pod data, not "no pods")
     created_at: datetime | None = None
+    # canary pingPong (info/replicaset_info.go): "" when off, else what the stable ReplicaSet is, "ping" or "pong"
+    # (status.canary.stablePingPong; the canary is the other one)
+    stable_ping_pong: str = field(default="", repr=False)  # repr=False: see ArgoApp.hold
 
     @property
     def step_text(self) -> str:
