@@ -302,6 +302,7 @@ class MetricResult:
     inconclusive: int
     error: int
     message: str
+    dry_run: bool = field(default=False, repr=False)  # metricResults[].dryRun: assessed, never fails the run
 
 
 @dataclass(frozen=True)
@@ -344,8 +345,10 @@ class AnalysisRunView:
 
     @property
     def failing_metric(self) -> MetricResult | None:
+        """The first metric that failed the run; a dry-run metric never does (the controller leaves it out of the
+        run's phase and message and counts it in ``status.dryRunSummary``)."""
         for metric in self.metrics:
-            if metric.phase in ("Failed", "Error", "Inconclusive"):
+            if metric.phase in ("Failed", "Error", "Inconclusive") and not metric.dry_run:
                 return metric
         return None
 
