@@ -427,6 +427,12 @@ class CnpgClusterView:
     archiving_condition_at: datetime | None = None  # its lastTransitionTime
     target_primary: str = ""
     archiving: WalArchiving | None = None  # filled in from the metrics (cockpit.sources.cnpg.with_archiving)
+    # repr=False: see ArgoApp.hold.  `kubectl cnpg status` (status.go printBasicInfo) prints "Instances:" from the
+    # spec and "Ready instances:" from the status; a replica cluster (api/v1 Cluster.IsReplica) has a designated
+    # primary and a source cluster.
+    spec_instances: int | None = field(default=None, repr=False)  # spec.instances
+    replica: bool = field(default=False, repr=False)
+    replica_source: str = field(default="", repr=False)  # spec.replica.source
 
     @property
     def primary_fenced(self) -> bool:
