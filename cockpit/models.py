@@ -505,6 +505,10 @@ class CnpgClusterView:
 # --------------------------------------------------------------------------- Velero
 
 
+BAD_BACKUP_PHASES = frozenset({"Failed", "PartiallyFailed", "FailedValidation",
+                               "WaitingForPluginOperationsPartiallyFailed", "FinalizingPartiallyFailed"})
+
+
 @dataclass(frozen=True)
 class VeleroBackup:
     name: str
@@ -526,7 +530,9 @@ class VeleroBackup:
 
     @property
     def bad(self) -> bool:
-        return self.phase in ("Failed", "PartiallyFailed", "FailedValidation")
+        """Failed, or partially failed -- also while plugin operations or finalizing still run after the partial
+        failure (backup_types.go ``WaitingForPluginOperationsPartiallyFailed``, ``FinalizingPartiallyFailed``)."""
+        return self.phase in BAD_BACKUP_PHASES
 
     @property
     def status(self) -> str:
@@ -586,6 +592,11 @@ class VeleroLocation:
     last_validated: datetime | None
     message: str
 
+    @property
+    def status(self) -> str:
+        """``velero backup-location get``'s PHASE (backup_storage_location_printer.go): ``Unknown`` when empty."""
+        return self.phase or "Unknown"
+
 
 @dataclass(frozen=True)
 class VeleroRestore:
@@ -601,6 +612,12 @@ class VeleroRestore:
     warnings: int
     failure_reason: str
     created_at: datetime | None
+    validation_errors: tuple[str, ...] = field(default=(), repr=False)  # repr=False: see ArgoApp.hold
+
+    @property
+    def status(self) -> str:
+        """``velero restore get``'s STATUS (restore_printer.go printRestore): the phase, ``New`` when empty."""
+        return self.phase or "New"
 
 
 @dataclass(frozen=True)
