@@ -530,8 +530,8 @@ HOSTILE_PHASE = "Reticulating\x1b[31m"
 
 
 def _mutations(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    """The object with: every status field null; an unknown phase with a control sequence; huge counters;
-    timestamps with nanoseconds and an offset."""
+    """The object with: every status field null; an unknown phase with a control sequence; huge counters; status,
+    spec and metadata fields of the wrong type; timestamps with nanoseconds and an offset."""
     out = []
     status = obj.get("status") or {}
     out.append(dict(copy.deepcopy(obj), status={key: None for key in status}))
@@ -545,6 +545,15 @@ def _mutations(obj: dict[str, Any]) -> list[dict[str, Any]]:
         big.setdefault("status", {})
         big["status"] = dict(big["status"] or {}, **{key: 2**62})
     out.append(big)
+    scrambled = copy.deepcopy(obj)  # every status field of the wrong type
+    scrambled["status"] = {key: ("text" if isinstance(value, (dict, list)) else {"x": [value]})
+                           for key, value in (obj.get("status") or {}).items()}
+    out.append(scrambled)
+    for part in ("spec", "metadata"):  # the same for spec and metadata, status kept
+        wrong = copy.deepcopy(obj)
+        wrong[part] = {key: ("text" if isinstance(value, (dict, list)) else {"x": [value]})
+                       for key, value in (obj.get(part) or {}).items()}
+        out.append(wrong)
     stamped = copy.deepcopy(obj)
     stamped.setdefault("metadata", {})["creationTimestamp"] = "2026-05-20T16:27:00.123456789+02:00"
     stamped["status"] = dict(stamped.get("status") or {}, startTimestamp="2026-05-20T14:00:00.5-07:00",
@@ -575,10 +584,27 @@ def _render_any(kind: str, obj: dict[str, Any]) -> str:
     return _velero_text(parse_velero([obj], []), 140)
 
 
+CORPUS = ([("rollout", obj) for _, obj in ROLLOUT_DOCS]
+          + [("rollout", load(f"{ACTIONS}/{name}")) for name in sorted(ACTION_ROLLOUTS)]
+          + [("analysisrun", case["object"]) for case in DRY_RUN] + [("analysisrun", obj) for _, obj in RUN_DOCS]
+          + [("application", obj) for _, obj in APP_DOCS] + [("application", case["object"]) for case in APPS]
+          + [("cluster", obj) for _, obj in CLUSTER_DOCS]
+          + [("backup", case["object"]) for case in VELERO["backups"]])
+
+
+def test_hostile_mutations_of_the_whole_corpus() -> None:
+    """Every vendored object with its status nulled, an unknown phase, huge counters, fields of the wrong type and
+    odd timestamps: parser and pane never raise."""
+    for kind, obj in CORPUS:
+        for mutated in _mutations(obj):
+            assert "\x1b" not in _render_any(kind, mutated)
+
+
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
 def test_hostile_but_valid_shapes(kind: str) -> None:
     """Nulls everywhere in status, an unknown phase (shown verbatim, its control byte made visible), counters
-    near 2**62, fractional seconds and offsets: nothing raises, and no raw escape reaches the text."""
+    near 2**62, fields of the wrong type, fractional seconds and offsets: nothing raises, and no raw escape
+    reaches the text."""
     for mutated in _mutations(SAMPLES[kind]):
         text = _render_any(kind, mutated)
         assert "\x1b" not in text
@@ -589,3 +615,26 @@ def test_hostile_but_valid_shapes(kind: str) -> None:
             assert [status for _, status in _status_cells(text)] == [shown]
         else:
             assert shown in text
+
+
+BACKUP_TIMES = load("cloudnative-pg/transcribed/replica_and_primary.yaml")["update_backup_times"]
+
+
+@pytest.mark.parametrize("case", BACKUP_TIMES, ids=[case["it"] for case in BACKUP_TIMES])
+def test_backup_times_as_status_prints_them(case: dict[str, Any]) -> None:
+    """cluster_funcs_test.go UpdateBackupTimes: the first point is the overall firstRecoverabilityPoint (the
+    earliest method), the last backup the overall lastSuccessfulBackup; none yet reads as unknown, never as a
+    window."""
+    cluster = with_archiving(parse_cluster(case["object"]), None)
+    want = case["expect"]
+
+    def stamp(value: datetime | None) -> str | None:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+    assert (stamp(cluster.first_recoverability_point), stamp(cluster.last_successful_backup)) == (
+        want["first_point"], want["last_backup"])
+    text = render(CnpgPane(5), CnpgPaneData((cluster,), cluster.name), width=140, now=NOW)
+    if want["first_point"]:
+        assert want["first_point"].replace("T", " ") in text
+    else:
+        assert "PITR window unknown" in text and "first point   —" in text
