@@ -571,17 +571,17 @@ SAMPLES = {
 }
 
 
-def _render_any(kind: str, obj: dict[str, Any]) -> str:
+def _render_any(kind: str, obj: dict[str, Any], width: int = 140) -> str:
     if kind == "rollout":
-        return render(RolloutPane(2), parse_rollout(obj), width=160)
+        return render(RolloutPane(2), parse_rollout(obj), width=width + 20)
     if kind == "analysisrun":
-        return render(AnalysisPane(3), (parse_analysis_run(obj),), width=140)
+        return render(AnalysisPane(3), (parse_analysis_run(obj),), width=width)
     if kind == "application":
-        return render(ArgoCDPane(1), parse_application(obj), width=140)
+        return render(ArgoCDPane(1), parse_application(obj), width=width)
     if kind == "cluster":
         cluster = with_archiving(parse_cluster(obj), None)
-        return render(CnpgPane(5), CnpgPaneData((cluster,), cluster.name), width=140)
-    return _velero_text(parse_velero([obj], []), 140)
+        return render(CnpgPane(5), CnpgPaneData((cluster,), cluster.name), width=width)
+    return _velero_text(parse_velero([obj], []), width)
 
 
 CORPUS = ([("rollout", obj) for _, obj in ROLLOUT_DOCS]
@@ -596,6 +596,7 @@ def test_hostile_mutations_of_the_whole_corpus() -> None:
     """Every vendored object with its status nulled, an unknown phase, huge counters, fields of the wrong type and
     odd timestamps: parser and pane never raise."""
     for kind, obj in CORPUS:
+        _render_any(kind, obj, width=24)  # and the object itself in a very narrow pane
         for mutated in _mutations(obj):
             assert "\x1b" not in _render_any(kind, mutated)
 
