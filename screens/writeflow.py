@@ -91,10 +91,11 @@ def _modal_for(app: Any, context: str, what: str, production: bool) -> Any:
     return ConfirmScreen(None, context=context, what=what, production=production, assessing=True)
 
 
-async def confirm_write(app: Any, planned: Any, *, send: Callable[[str], Any] | None = None) -> Any:
-    """Show the modal for a write already planned (a runbook step), run the pre-checks into it, and on the
-    person's yes send (``send(typed)`` when given, else ``session.execute``).  Must run inside a worker (it waits
-    for the modal).  Returns the WriteResult, or None when cancelled."""
+async def confirm_write(app: Any, planned: Any, *, send: Callable[[str, str | None], Any] | None = None) -> Any:
+    """Show the modal for a write already planned (a runbook step, assessed by its run), run the pre-checks into
+    it, and on the person's yes send (``send(typed, reason)`` when given, else ``session.execute``; ``reason`` is
+    what they typed when the pre-mortem says RISKY/UNSAFE).  Must run inside a worker (it waits for the modal).
+    Returns the WriteResult, or None when cancelled."""
     from cockpit.screens.confirm import ConfirmScreen
 
     session = app.session
@@ -105,7 +106,7 @@ async def confirm_write(app: Any, planned: Any, *, send: Callable[[str], Any] | 
 
 
 async def _confirm(app: Any, modal: Any, prepare: Callable[[list[Any]], Awaitable[None]], *,
-                   send: Callable[[str], Any] | None = None) -> Any:
+                   send: Callable[[str, str | None], Any] | None = None) -> Any:
     """Push ``modal`` now; run ``prepare(scopes)`` into it meanwhile (it appends the Planning scopes it runs
     under); wait for the person's answer; send on a yes.  Returns the WriteResult, or None."""
     session = app.session
@@ -146,9 +147,10 @@ async def _confirm(app: Any, modal: Any, prepare: Callable[[list[Any]], Awaitabl
             notify_untrusted(app, (planned.read_only if planned is not None else "") or "cancelled: nothing was sent",
                              timeout=5)
         return None
+    reason = modal.reason or None  # typed in the modal when the pre-mortem says RISKY/UNSAFE
     if send is not None:
-        return await asyncio.to_thread(send, typed)
-    return await asyncio.to_thread(session.execute, modal.planned, typed, modal.reason or None)
+        return await asyncio.to_thread(send, typed, reason)
+    return await asyncio.to_thread(session.execute, modal.planned, typed, reason)
 
 
 async def _painted(app: Any) -> None:

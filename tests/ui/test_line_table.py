@@ -55,21 +55,39 @@ def test_the_same_lines_as_rich_at_every_width(rows, spread):
         table = LineTable(velero_like(rows, spread=spread))
         assert lines(table, width) == lines(velero_like(rows, spread=spread), width), width
         by_rich[width] = table.by_rich
-    if (rows, spread) != (8, 1):  # where every cell fits its column, it was drawn line by line
-        assert not any(drawn for width, drawn in by_rich.items() if width >= 150)
+    assert not any(by_rich.values())  # drawn line by line at every width
+
+
+@pytest.mark.parametrize("rows", [1, 8])
+def test_folded_and_wrapped_cells_as_rich_draws_them(rows):
+    """Multi-line rows: a folding column (the zoomed pane's whole names), words folded by hand ("Partially\nFailed"),
+    a header over two lines, text wider than its column that wraps (safe_text may wrap)."""
+    def table(zoomed: bool) -> Table:
+        built = velero_like(rows, zoomed=zoomed)
+        built.add_column("STATE\nNOW", min_width=5, max_width=11, overflow="fold")
+        built.columns[-1]._cells = [Text("Partially\nFailed" if index % 2 else "WaitingForPluginOperations",
+                                         style="bold yellow") for index in range(rows)]
+        return built
+
+    for zoomed in (False, True):
+        for width in list(range(1, 60)) + list(range(60, 220, 9)):
+            drawn = LineTable(table(zoomed))
+            assert lines(drawn, width) == lines(table(zoomed), width), (zoomed, width)
+            assert not drawn.by_rich
 
 
 def test_what_it_cannot_draw_is_rich_s():
-    folded = velero_like(zoomed=True)  # a folding column: multi-line cells
-    assert not LineTable(folded)._simple()
-    assert lines(LineTable(folded), 50) == lines(velero_like(zoomed=True), 50)
     boxed = Table("a", "b")
     boxed.add_row("x", "y")
     assert not LineTable(boxed)._simple()
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_row(Text("two\nlines"))
-    assert not LineTable(grid)._simple()
+    assert lines(LineTable(boxed), 30) == lines(boxed, 30)
+    styled = velero_like(2)
+    styled.row_styles = ["dim", ""]
+    assert not LineTable(styled)._simple()
+    other = Table.grid(padding=(0, 1))
+    other.add_column()
+    other.add_row(Table.grid())  # a renderable that is not text
+    assert not LineTable(other)._simple()
 
 
 def test_the_velero_pane_draws_its_table_line_by_line():
