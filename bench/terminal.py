@@ -95,6 +95,12 @@ class Screen:
     def line(self, row: int) -> str:
         return "".join(self.cells.get((row, col), " ") for col in range(1, self.cols + 1))
 
+    def shows(self, text: str) -> bool:
+        """``text`` is on the screen now (within one row).  The cockpit repaints only the cells that changed
+        ("1000 backups" becoming "1001 backups" sends "1001"), so a figure that waits for text must look at the
+        screen, not for the text in the byte stream."""
+        return any(text in self.line(row) for row in range(1, self.rows + 1))
+
 
 def _pieces(raw: bytes) -> list[tuple[int, bytes]]:
     """``raw`` split before each absolute cursor move: (row, bytes) -- the row a piece is written on."""

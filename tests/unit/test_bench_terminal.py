@@ -16,6 +16,8 @@ def test_a_screen_applies_moves_text_and_wide_characters():
     assert screen.line(2).rstrip() == "  ab全c" and screen.line(3).startswith("xy")
     assert (2, 3) in changed and (2, 5) in changed and (2, 7) in changed  # the wide one takes two cells
     assert screen.feed("\x1b[2;3Hab") == set()  # the same characters again: nothing changed
+    screen.feed("\x1b[1;1H1000 backups\x1b[1;1H1001")  # a partial repaint: only the changed cells are sent
+    assert screen.shows("1001 backups") and not screen.shows("1000 backups")
 
 
 def test_writes_are_told_apart():
