@@ -1,7 +1,7 @@
 """Kubernetes transport: one ApiClient per context, list+watch with resume, 410 relist and capped backoff.
 
-Everything here blocks and runs in worker threads.  The official ``kubernetes`` client is imported lazily: it costs
-≈0.17 s, which we keep off the path to the first frame.
+Everything here blocks and runs in worker threads.  The official ``kubernetes`` client is imported lazily and only in
+part (:mod:`cockpit.sources.kubeimport`: its configuration, ApiClient and kubeconfig loader, never its ~770 models).
 
 A :class:`ResourceWatch` keeps a local cache of one kind (namespace + selectors) and reports every change through
 callbacks.  It never polls: it lists once, then follows a watch from the list's resourceVersion; when the server
@@ -165,14 +165,13 @@ class KubeContext:
     def from_kubeconfig(cls, path: Path, name: str) -> "KubeContext":
         """The context's client.  Exec credential plugins run now (bounded: ``kubeauth.PLUGIN_SECONDS``); one
         that fails or hangs is a ConfigError with its cleaned, redacted stderr."""
-        from kubernetes import client
-        from kubernetes.config.config_exception import ConfigException
-
-        from cockpit.sources import kubeauth
+        from cockpit.sources import kubeauth, kubeimport
         from cockpit.textsafe import clean
 
+        kubernetes = kubeimport.load()
+        ConfigException = kubernetes.ConfigException  # noqa: N806 - the client's class
         data = read_kubeconfig(path)
-        cfg = client.Configuration()
+        cfg = kubernetes.Configuration()
         try:
             kubeauth.load(path, name, cfg)
         except SourceError as err:
@@ -186,7 +185,7 @@ class KubeContext:
         # every watch holds a connection for its whole stream (a dozen per context), and requests need more: the
         # client's default (5 per CPU) would discard and reopen connections all the time on a small bastion
         cfg.connection_pool_maxsize = max(int(cfg.connection_pool_maxsize or 0), POOL_SIZE)
-        api_client = client.ApiClient(configuration=cfg)
+        api_client = kubernetes.ApiClient(configuration=cfg)
         bound_pool_manager(api_client.rest_client.pool_manager)
         user, namespace = "", None
         for entry in data.get("contexts") or []:
@@ -410,9 +409,9 @@ def map_error(err: Exception, *, method: str = "GET", path: str = "", server: st
     """A library exception as a SourceError with the reason in words (no tokens, no tracebacks)."""
     if isinstance(err, SourceError):
         return err
-    from kubernetes.client.exceptions import ApiException
+    from cockpit.sources.kubeimport import load
 
-    if isinstance(err, ApiException):
+    if isinstance(err, load().ApiException):
         status = int(err.status or 0)
         detail = _status_message(err.body)
         reason = _REASONS.get(status, err.reason or "error")
