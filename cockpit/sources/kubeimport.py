@@ -24,7 +24,6 @@ import threading
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-_LOCK = threading.Lock()
 _LOADED: SimpleNamespace | None = None
 DEFERRED = ("kubernetes", "kubernetes.client", "kubernetes.client.models")
 
@@ -66,7 +65,9 @@ def load() -> SimpleNamespace:
     global _LOADED
     if _LOADED is not None:
         return _LOADED
-    with _LOCK:
+    from cockpit.sources import IMPORT_LOCK
+
+    with IMPORT_LOCK:  # one import of a client library at a time (see there)
         if _LOADED is not None:
             return _LOADED
         placed = []

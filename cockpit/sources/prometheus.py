@@ -162,10 +162,13 @@ class PrometheusSource:
         """Build the ``PrometheusConnect`` client once (imports the library on first use)."""
         with self._lock:
             if self._client is None:
+                from cockpit.sources import IMPORT_LOCK
+
                 try:
-                    import requests
-                    from prometheus_api_client import PrometheusConnect
-                    from urllib3.util.retry import Retry
+                    with IMPORT_LOCK:
+                        import requests
+                        from prometheus_api_client import PrometheusConnect
+                        from urllib3.util.retry import Retry
                 except ImportError as err:  # pragma: no cover - a broken install
                     raise SourceError(ErrorKind.CONFIG, f"prometheus-api-client is not installed ({err.name})") from err
                 retry = Retry(total=1, read=False, backoff_factor=0)

@@ -85,3 +85,28 @@ def test_the_full_client_still_works_after_the_partial_import(tmp_path: Path):
         "pod = ctx.api_client.deserialize(type('R', (), {'data': '{\"metadata\": {\"name\": \"p\"}}'})(), 'V1Pod')\n"
         "assert type(pod) is client.V1Pod and pod.metadata.name == 'p'\n"
     )
+
+
+def test_client_libraries_are_imported_one_thread_at_a_time(tmp_path: Path):
+    """The Kubernetes and Prometheus threads start together; Python 3.11 importing ``requests`` from both at once
+    can give one of them a partially initialised module (a pane then said its library was not installed).  Both
+    import under ``cockpit.sources.IMPORT_LOCK``: while another thread holds it, neither imports anything."""
+    config = tmp_path / "kubeconfig"
+    config.write_text(KUBECONFIG, encoding="utf-8")
+    modules_after(
+        "import sys, threading\n"
+        "from pathlib import Path\n"
+        "from cockpit.sources import IMPORT_LOCK\n"
+        "from cockpit.sources.kube import KubeContext\n"
+        "from cockpit.sources.prometheus import PrometheusSource\n"
+        "source = PrometheusSource('http://127.0.0.1:1', 'up', slo_seconds=0.5)\n"
+        f"kube = threading.Thread(target=KubeContext.from_kubeconfig, args=(Path({str(config)!r}), 'here'))\n"
+        "prom = threading.Thread(target=source.connect)\n"
+        "with IMPORT_LOCK:\n"
+        "    kube.start(); prom.start()\n"
+        "    kube.join(0.3); prom.join(0.3)\n"
+        "    assert not {'requests', 'urllib3', 'kubernetes', 'prometheus_api_client'} & set(sys.modules)\n"
+        "kube.join(60); prom.join(60)\n"
+        "assert not kube.is_alive() and not prom.is_alive()\n"
+        "assert {'requests', 'kubernetes.client.api_client', 'prometheus_api_client'} <= set(sys.modules)\n"
+    )
