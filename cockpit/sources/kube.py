@@ -276,11 +276,13 @@ class KubeContext:
         label_selector: str = "",
         field_selector: str = "",
         on_dropped: Callable[[int, str], None] | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """Every object of ``resource`` (in pages), and the list's resourceVersion.
 
         Bounded by ``LIST_SECONDS`` in all, ``MAX_LIST_BYTES`` and ``MAX_LIST_ITEMS``.  Items of another kind are
-        dropped; ``on_dropped(count, what they were)`` hears of them (else they are counted in ``dropped``)."""
+        dropped; ``on_dropped(count, what they were)`` hears of them (else they are counted in ``dropped``).
+        ``transform`` is applied to each kept item page by page (a list of thousands is never all raw at once)."""
         where = f" in {namespace}" if resource.namespaced and namespace else ""
         what = f"list of {resource.full_name}{where}"
         items: list[dict[str, Any]] = []
@@ -330,7 +332,7 @@ class KubeContext:
                 if len(kept) != len(page):
                     strays = [item for item in page if not kind_matches(item, resource)]
                     self._dropped(resource, strays, on_dropped)
-                items.extend(kept)
+                items.extend(kept if transform is None else [transform(item) for item in kept])
                 if len(items) > limits.MAX_LIST_ITEMS:
                     raise SourceError(ErrorKind.TOO_LARGE, f"{what} has more than {limits.MAX_LIST_ITEMS} "
                                                            "objects: not read")
@@ -622,6 +624,10 @@ class ResourceWatch:
     ``on_change(items)`` gets the full cache (dicts keyed by namespace/name) after every change;
     ``on_state(state)`` gets transitions.  Both are called from the watch thread.
 
+    ``transform(obj)``, when given, is what the cache keeps of each object (client-go's informer transform): a
+    watch over thousands of objects can keep only what its pane reads.  It must keep ``metadata.name``,
+    ``metadata.namespace`` and ``metadata.resourceVersion``.
+
     Objects the server sends whose ``kind``/``apiVersion`` is not the resource's are dropped and counted in
     ``dropped``; the first one makes ``on_state`` hear a state whose ``note`` says so (and later states keep it).
 
@@ -644,8 +650,10 @@ class ResourceWatch:
         watch_seconds: int | None = None,
         backoff: Backoff | None = None,
         on_missing: Callable[[SourceError], None] | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.ctx = ctx
+        self.transform = transform
         self.resource = resource
         self.namespace = namespace
         self._label_selector = label_selector  # None = not known yet: wait
@@ -784,6 +792,7 @@ class ResourceWatch:
                         items, resource_version = self.ctx.list(
                             self.resource, self.namespace, label_selector=selector,
                             field_selector=self.field_selector, on_dropped=self._drop,
+                            transform=self.transform,
                         )
                         self.cache = {_key(item): item for item in items}
                         synced = True
@@ -896,7 +905,7 @@ class ResourceWatch:
                     if kind == "DELETED":
                         self.cache.pop(key, None)
                     elif kind in ("ADDED", "MODIFIED"):
-                        self.cache[key] = obj
+                        self.cache[key] = obj if self.transform is None else self.transform(obj)
                     else:
                         continue
                     self.on_change(dict(self.cache))
