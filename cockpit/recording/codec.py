@@ -50,6 +50,8 @@ from typing import Any
 
 import msgspec
 
+from cockpit.redact import json_needs_redaction, redact_value
+
 from cockpit.models import (
     AnalysisRunView,
     ArgoApp,
@@ -357,8 +359,20 @@ def _dataclass_fixer(cls: type) -> tuple[Fixer | None, Fixer | None]:
 
 
 def encode_value(kind: Any, value: Any, redact: Callable[[Any], Any]) -> bytes:
-    """``value`` (of type ``kind``) as redacted JSON bytes."""
-    return encode_builtins(to_builtins(value, float_strings=has_float(kind)), redact)
+    """``value`` (of type ``kind``) as redacted JSON bytes.
+
+    With the one redactor (:func:`cockpit.redact.redact_value`), data whose JSON holds nothing any rule could touch
+    (:func:`cockpit.redact.json_needs_redaction`) skips the walk: the bytes are the same."""
+    plain = to_builtins(value, float_strings=has_float(kind))
+    if redact is redact_value:
+        try:
+            text = _ENCODER.encode(plain)
+        except UnicodeEncodeError:
+            pass  # lone surrogates: encode_builtins replaces them
+        else:
+            if not json_needs_redaction(text.decode("utf-8")):
+                return text
+    return encode_builtins(plain, redact)
 
 
 def to_builtins(value: Any, *, float_strings: bool = False) -> Any:
