@@ -508,13 +508,14 @@ class Bench:
     """One benchmark run: the scale fixture up, every figure taken against it, everything torn down in close()."""
 
     def __init__(self, *, quick: bool, runs: int, window: float, out: Path, kubectl: bool,
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], long_minutes: float | None = None) -> None:
         from bench.scale import FULL, QUICK
 
         self.quick = quick
         self.spec = QUICK if quick else FULL
         self.runs = runs
         self.window = window
+        self.long_minutes = long_minutes if long_minutes is not None else (0.25 if quick else 8.0)
         self.out = out
         self.use_kubectl = kubectl
         self.log = log
@@ -993,7 +994,7 @@ class Bench:
         minutes), a new AnalysisRun every 20 s (the oldest beyond 5 deleted, as the controller's history limit
         does); the p99 is polled every second (the config's minimum: 15x, not 60x).  Recording on (the default).
         """
-        minutes = 0.25 if self.quick else 8.0
+        minutes = self.long_minutes
         warmup = 3.0 if self.quick else 60.0
         self.log(f"an 8-hour session compressed to {minutes:g} min (60x churn), after {warmup:g}s of warm-up")
         config = self.workdir / "cockpit-long.toml"
@@ -1328,6 +1329,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--window", type=float, help="steady-state window in seconds (default 180; 8 with --quick)")
     parser.add_argument("--out", default="bench", help="where README.md and latest.json go (default ./bench)")
     parser.add_argument("--no-kubectl", action="store_true", help="skip the kubectl baseline")
+    parser.add_argument("--long-minutes", type=float,
+                        help="minutes of the compressed 8-hour session (default 8, at 60x; 0.25 with --quick)")
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be 1 or more")
@@ -1346,7 +1349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     bench = Bench(quick=args.quick, runs=runs, window=window, out=Path(args.out), kubectl=not args.no_kubectl,
-                  log=log)
+                  log=log, long_minutes=args.long_minutes)
     try:
         figures = bench.run()
     except BenchError as err:
