@@ -89,12 +89,19 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def forecast(runbook_id: str, reports_dir: str | Path | None, recordings_dir: str | Path | None) -> Forecast | None:
     """p50/p90 of ``runbook_id``'s recoveries in the reports and recordings; None when there is none."""
-    samples = collect(reports_dir, recordings_dir)
-    mine = tuple(sample for sample in samples if sample.runbook == runbook_id)
-    if not mine:
-        return None
-    values = [sample.seconds for sample in mine]
-    return Forecast(runbook_id, mine, percentile(values, 0.5), percentile(values, 0.9))
+    return forecasts(reports_dir, recordings_dir).get(runbook_id)
+
+
+def forecasts(reports_dir: str | Path | None, recordings_dir: str | Path | None) -> dict[str, Forecast]:
+    """The forecast of every runbook with at least one measured recovery (files read once)."""
+    by_runbook: dict[str, list[Sample]] = {}
+    for sample in collect(reports_dir, recordings_dir):
+        by_runbook.setdefault(sample.runbook, []).append(sample)
+    found = {}
+    for runbook, mine in by_runbook.items():
+        values = [sample.seconds for sample in mine]
+        found[runbook] = Forecast(runbook, tuple(mine), percentile(values, 0.5), percentile(values, 0.9))
+    return found
 
 
 def collect(reports_dir: str | Path | None, recordings_dir: str | Path | None) -> list[Sample]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
@@ -117,6 +117,9 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         Binding("t", "tree", "Decision tree"),
         Binding("o", "open_run", "Runbook in progress"),
         Binding("l", "timeline", "Timeline", show=False),
+        Binding("F", "freeze", "Freeze / unfreeze", show=False),
+        Binding("H", "release_hold", "Release the hold", show=False),
+        Binding("D", "take_over", "Take over driving"),
     ]
 
     DEFAULT_CSS = """
@@ -197,6 +200,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             self.show_decision(event.context)
         elif isinstance(event, StatusChanged):
             self.refresh_bars()
+            self.refresh_bindings()  # the driver lease enables or disables the write keys
         elif isinstance(event, RunChanged):
             self.refresh_bars()
 
@@ -238,13 +242,14 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             text.append(" PRODUCTION", style="bold")
         if target.read_only:
             text.append(" READ-ONLY", style="bold")
+        freeze = self.session.freezes.of(target.name)
+        if freeze is not None:
+            text.append(" ")
+            text.append(" FROZEN ", style="bold reverse")
         text.append(" ns ", style="dim")
         text.append_text(safe_text(target.namespace, limit=60))
         if len(self.targets) > 1:
             text.append(f" ({len(self.targets)} contexts: c switches)", style="dim")
-        if target.note:
-            text.append(" · ", style="dim")
-            text.append_text(safe_text(target.note, "italic", limit=80))
         active = [run for run in self.session.run_control.active()
                   if run.context == target.name and run.started_at is not None]
         if active:
@@ -254,13 +259,31 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             text.append_text(safe_text(f"{run.runbook.id} step {current.index + 1}/{len(run.steps)} "
                                        f"{current.state.value.replace('_', ' ')} (o)" if current else run.runbook.id,
                                        "bold", limit=80))
+        self._driver(text, target.name)
         mitigation = self.session.outcomes.status(target.name)
         if mitigation is not None:
             style = {"mitigated": "bold green", "verifying": "bold cyan"}.get(mitigation.state, "bold red")
             text.append(" · ", style="dim")
             text.append(clean(mitigation.state, limit=20).upper(), style=style)
+        if freeze is not None:
+            from cockpit.actions.freeze import header_text
+
+            text.append(" · ", style="dim")
+            text.append_text(safe_text(header_text(freeze), "bold", limit=200))
+        if target.note:
+            text.append(" · ", style="dim")
+            text.append_text(safe_text(target.note, "italic", limit=80))
         bar.update(text)
         bar.set_class(target.production, "-production")
+
+    def _driver(self, text: Text, context: str) -> None:
+        """The driver of this context (who may write), on the bar."""
+        driver = self.session.driver(context)
+        if driver.text and driver.state not in ("off", "checking", "free"):
+            text.append(" · ", style="dim")
+            text.append_text(safe_text(driver.text, driver.style, limit=100))
+            if driver.blocks_writes:
+                text.append(" (D takes over)", style="dim")
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -330,6 +353,83 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         from cockpit.screens.timeline import TimelineScreen
 
         self.app.push_screen(TimelineScreen(self.session))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Write keys: hidden in read-only (nothing would be sent), disabled while another cockpit drives this
+        context (the driver lease); ``D`` only when there is someone to take over from."""
+        if action not in ("freeze", "release_hold", "take_over") or not self.is_mounted:
+            return True
+        try:
+            context = self.active_context()
+        except Exception:  # noqa: BLE001 - composing or quitting: no context to ask about
+            return False
+        if self.session.why_read_only(context):
+            return False
+        if action == "take_over":
+            return bool(self.session.driver(context).blocks_writes)
+        return None if self.session.write_blocked(context) else True
+
+    def _app_in_view(self, context: str) -> tuple[str, str] | None:
+        app = self.session.current(context, "argocd")
+        name = self.session.settings.app or getattr(app, "name", None)
+        if not name:
+            self.notify("No Argo CD Application in view: pick one in pane 1 first.", timeout=4, markup=False)
+            return None
+        return self.session.settings.argocd_namespace, name
+
+    def _plan_action(self, context: str, action: str, params: dict[str, Any]) -> Any:
+        from cockpit.actions.registry import build_action
+
+        return self.session.plan(context, lambda env: build_action(action, params, env))
+
+    @work(group="freeze-ask", exclusive=True, exit_on_error=False)
+    async def action_freeze(self) -> None:
+        """The incident freeze on the app's project: on (with a reason, written for everyone to read) or off."""
+        from cockpit.screens.writeflow import start_write
+
+        context = self.active_context()
+        app = self._app_in_view(context)
+        if app is None:
+            return
+        namespace, name = app
+        if self.session.freezes.of(context) is not None:
+            start_write(self, context, lambda: self._plan_action(context, "argocd.unfreeze",
+                                                                 {"namespace": namespace, "name": name}))
+            return
+        from cockpit.screens.runbook import AskScreen
+
+        values = await self.app.push_screen_wait(AskScreen(
+            f"Freeze automation into {name}'s blast radius", [
+                ("reason", "why (written on the AppProject for every cockpit and Argo CD user to read)", ""),
+                ("incident", "the incident (id or link)", self._incident_label())]))
+        if not values:
+            return
+        params = {"namespace": namespace, "name": name, "reason": values["reason"], "incident": values["incident"]}
+        start_write(self, context, lambda: self._plan_action(context, "argocd.freeze", params))
+
+    def _incident_label(self) -> str:
+        if self.session.drill:
+            return f"drill of {self.session.drill}"
+        return f"incident {self.session.clock.now():%Y-%m-%d %H:%M}Z"
+
+    def action_release_hold(self) -> None:
+        """Auto-sync back on for a held app, behind its checklist (the revert landed, Argo CD reports it)."""
+        from cockpit.screens.writeflow import start_write
+
+        context = self.active_context()
+        app = self._app_in_view(context)
+        if app is None:
+            return
+        namespace, name = app
+        start_write(self, context, lambda: self._plan_action(context, "argocd.release_hold",
+                                                             {"namespace": namespace, "name": name}))
+
+    def action_take_over(self) -> None:
+        """Take the driver lease from the cockpit that holds it: confirmed, audited, seen by them at once."""
+        from cockpit.screens.writeflow import start_write
+
+        context = self.active_context()
+        start_write(self, context, lambda: self.session.plan_takeover(context))
 
     @on(RolloutPane.ActionRequested)
     def _rollout_action(self, event: RolloutPane.ActionRequested) -> None:

@@ -88,6 +88,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
     DEFAULT_CSS = """
     RunbookScreen #head { height: auto; padding: 0 1; background: $panel; }
     RunbookScreen #head.-stale { background: $warning-darken-2; }
+    RunbookScreen #elapsed { height: auto; padding: 0 1; background: $panel; color: $text-muted; display: none; }
     RunbookScreen #body { height: 1fr; }
     RunbookScreen #steps { width: 3fr; border: round $panel-lighten-2; padding: 0 1; }
     RunbookScreen #detail { width: 2fr; border: round $accent; padding: 0 1; }
@@ -106,6 +107,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="head")
+        yield Static(id="elapsed")  # its own widget: the one line that changes every second
         with Horizontal(id="body"):
             with VerticalScroll(id="steps"):
                 yield Static(id="steps-table")
@@ -119,6 +121,27 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         self.query_one("#detail").border_title = "now"
         self.query_one("#detail-text", Static).update(safe_text(f"opening {self.runbook_id}…", "dim", limit=200))
         self._open()
+        if self.session.live:
+            self.set_interval(1.0, self._show_elapsed)
+
+    def _show_elapsed(self) -> None:
+        """Elapsed time of the run against its forecast (past drills and incidents of this runbook)."""
+        run = self.run
+        if run is None or run.started_at is None:
+            return
+        from cockpit.timefmt import duration
+
+        elapsed = (run.finished_at or self.session.clock.now()) - run.started_at
+        forecast = self.session.forecasts.get(run.runbook.id)
+        words = (forecast.progress(elapsed) if forecast is not None
+                 else f"{duration(elapsed)} elapsed (no past drill or incident of this runbook to compare with)")
+        if run.state.value in ("done", "aborted"):
+            words = f"{run.state.value} · " + words.replace(" elapsed", "", 1)
+        widget = self.query_one("#elapsed", Static)
+        if getattr(widget, "_shown", None) != words:
+            widget._shown = words  # type: ignore[attr-defined]
+            widget.update(safe_text(words, limit=200))
+            widget.display = True
 
     @work(group="runbook-open", exit_on_error=False)
     async def _open(self) -> None:
@@ -287,7 +310,7 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         try:
             if item.state is StepState.NEEDS_CONFIRMATION:
                 result = await confirm_write(self.app, item.planned,
-                                             send=lambda typed: control.confirm(run, typed))
+                                             send=lambda typed, reason: control.confirm(run, typed, reason))
                 if result is None:
                     await asyncio.to_thread(control.cancel, run)
                 elif not result.ok:

@@ -22,7 +22,7 @@ async def _write(node: Any, context: str, plan: Callable[[], Any]) -> None:
 
     app = node.app
     try:
-        planned = await asyncio.to_thread(plan)
+        planned = await asyncio.to_thread(lambda: app.session.assess(plan()))
     except ActionRefused as err:
         notify_untrusted(app, str(err), severity="information" if err.noop else "warning", timeout=8)
         return
@@ -34,8 +34,8 @@ async def _write(node: Any, context: str, plan: Callable[[], Any]) -> None:
         notify_untrusted(app, result.message, severity="information" if result.ok else "error", timeout=10)
 
 
-async def confirm_write(app: Any, planned: Any, *, send: Callable[[str], Any] | None = None) -> Any:
-    """Show the modal, run the pre-checks into it, and on the person's yes send.  Must run inside a worker (it
+async def confirm_write(app: Any, planned: Any, *, send: Callable[[str, str | None], Any] | None = None) -> Any:
+    """Show the modal, run the pre-checks into it, and on the person's yes send (``send(typed, reason)``).  Must run inside a worker (it
     waits for the modal).  Returns the WriteResult, or None when cancelled."""
     from cockpit.screens.confirm import ConfirmScreen
 
@@ -55,6 +55,7 @@ async def confirm_write(app: Any, planned: Any, *, send: Callable[[str], Any] | 
         task.cancel()
         notify_untrusted(app, planned.read_only or "cancelled: nothing was sent", timeout=5)
         return None
+    reason = getattr(modal, "reason", "") or None  # typed in the modal when the pre-mortem says RISKY/UNSAFE
     if send is not None:
-        return await asyncio.to_thread(send, typed)
-    return await asyncio.to_thread(session.execute, planned, typed)
+        return await asyncio.to_thread(send, typed, reason)
+    return await asyncio.to_thread(session.execute, planned, typed, reason)

@@ -61,6 +61,8 @@ class DecisionTree(Tree[tuple[str, str]]):
         self.guide_depth = 2
         self.evaluation: Evaluation | None = None
         self.stale_runbooks: set[str] = set()
+        self.premortem: Any = None  # the recommended leaf's pre-mortem (its verdict is shown on the leaf)
+        self.forecasts: dict[str, Any] = {}  # runbook id -> cockpit.forecast.Forecast
 
     # -- building --------------------------------------------------------------------------------------------
 
@@ -130,6 +132,14 @@ class DecisionTree(Tree[tuple[str, str]]):
             label.append(f"  RTO {clean(leaf.rto, limit=40)}", style="dim")
         if leaf.runbook and leaf.runbook in self.stale_runbooks:
             label.append(STALE_TAG, style="bold yellow")
+        if recommended and self.premortem is not None:
+            from cockpit.widgets.premortem import verdict_badge
+
+            label.append("  ")
+            label.append_text(verdict_badge(self.premortem))
+        forecast = self.forecasts.get(leaf.runbook) if leaf.runbook else None
+        if forecast is not None:
+            label.append_text(safe_text(f"  {forecast.text}", "dim", limit=120))
         # the recommended leaf opens what the evaluation recommends there (after a data rollback: the code runbook)
         node = parent.add(label, data=("leaf", slot), expand=recommended, allow_expand=recommended)
         if recommended:
@@ -230,7 +240,16 @@ class DecisionPanel(Vertical):
         evaluation: Evaluation = view.evaluation
         problems: tuple[str, ...] = view.problems
         tree = self.query_one(DecisionTree)
+        premortem = getattr(view, "premortem", None)
+        forecasts = dict(getattr(view, "forecasts", None) or {})
+        drawn = (evaluation, problems, frozenset(view.stale_runbooks), premortem,
+                 tuple(sorted((k, f.text) for k, f in forecasts.items())))
+        if drawn == getattr(self, "_drawn", None):
+            return  # nothing new: the tree is not rebuilt under the person's cursor
+        self._drawn = drawn
         tree.stale_runbooks = set(view.stale_runbooks)
+        tree.premortem = premortem
+        tree.forecasts = forecasts
         tree.show(evaluation)
         self.query_one(PreflightStrip).show(evaluation)
         line = Text()
@@ -250,6 +269,11 @@ class DecisionPanel(Vertical):
             line.append_text(safe_text(evaluation.leaf.title, "bold", limit=200))
             if evaluation.leaf.runbook:
                 line.append(f"  (Enter on ★ opens {clean(evaluation.leaf.runbook, limit=80)})", style="dim")
+            if tree.premortem is not None:
+                from cockpit.widgets.premortem import verdict_line
+
+                line.append("\n")
+                line.append_text(verdict_line(tree.premortem, more="in the confirmation"))
         else:
             line.append("ASK ", style="bold yellow")
             line.append_text(safe_text(evaluation.ask, limit=400))

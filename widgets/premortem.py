@@ -28,7 +28,7 @@ def verdict_badge(premortem: Premortem | None) -> Text:
     return Text(f" {premortem.verdict.value.upper()} ", style=VERDICT_STYLE[premortem.verdict])
 
 
-def verdict_line(premortem: Premortem) -> Text:
+def verdict_line(premortem: Premortem, *, more: str = "below") -> Text:
     """One line: the badge and the weightiest reason (what stays visible while the reasons scroll)."""
     head = Text.assemble(("pre-mortem ", "bold"), verdict_badge(premortem), " ")
     worst = next((r for r in premortem.reasons if r.level is not Level.OK), None)
@@ -36,7 +36,7 @@ def verdict_line(premortem: Premortem) -> Text:
                                "bold" if worst else "", limit=300))
     others = sum(1 for r in premortem.reasons if r.level is not Level.OK) - 1
     if others > 0:
-        head.append(f"  (+{others} more below)", style="dim")
+        head.append_text(safe_text(f"  (+{others} more {more})", "dim", limit=80))
     return head
 
 

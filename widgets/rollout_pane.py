@@ -50,7 +50,13 @@ class RolloutPane(Pane):
         nothing (the gateway would refuse them anyway)."""
         if action == "rollout" and self.read_only_reason():
             return False
+        if action == "rollout" and self.driven_elsewhere():
+            return None  # another cockpit drives this context: shown, disabled (D on the dashboard takes over)
         return True
+
+    def driven_elsewhere(self) -> bool:
+        session = getattr(self.app, "session", None) if self.is_attached else None
+        return bool(session is not None and session.write_blocked(self.context))
 
     def read_only_reason(self) -> str | None:
         session = getattr(self.app, "session", None) if self.is_attached else None

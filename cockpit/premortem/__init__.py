@@ -175,7 +175,7 @@ def view_of(session: Any, context: str) -> View:
         app_name=settings.app or (app.name if app is not None else None),
         argocd_namespace=settings.argocd_namespace,
         rollout=((rollout.namespace, rollout.name) if rollout is not None
-                 else ((target.namespace or settings.namespace or ""), settings.rollout) if settings.rollout
+                 else ((getattr(target, "namespace", None) or settings.namespace or ""), settings.rollout) if settings.rollout
                  else None),
         flag_keys=flag_keys,
         contexts=tuple(session.contexts),

@@ -172,7 +172,8 @@ class RunbookRun:
         run = cls(
             runbook,
             plan=lambda action_id, params: gateway.plan(build_action(action_id, params, env)),
-            execute=lambda planned, by, typed: gateway.execute(planned, by, typed=typed),
+            execute=lambda planned, by, typed, *reason: gateway.execute(planned, by, typed=typed,
+                                                                          **({"reason": reason[0]} if reason else {})),
             record_manual=gateway.record_manual,
             **kwargs,
         )
@@ -403,15 +404,18 @@ class RunbookRun:
             raise RunError(f"the current step is {now}, not {' or '.join(s.value for s in states)}")
         return current
 
-    def confirm(self, by: str, typed: str | None = None) -> Any:
-        """The person said yes: send the planned action through the injected ``execute``; returns its result."""
+    def confirm(self, by: str, typed: str | None = None, reason: str | None = None) -> Any:
+        """The person said yes: send the planned action through the injected ``execute``; returns its result.
+        ``reason`` is the person's typed reason, which a RISKY/UNSAFE pre-mortem requires (the gateway refuses
+        the write without it)."""
         item = self._expect(StepState.NEEDS_CONFIRMATION)
         if not by:
             raise RunError("a confirmation needs the name of who confirmed")
         if self._execute is None:
             raise RunError("this run has no executor: build it with RunbookRun.with_gateway or pass execute=")
-        self._event(item, "confirmed", "", by)
-        result = self._execute(item.planned, by, typed)
+        self._event(item, "confirmed", reason or "", by)
+        result = (self._execute(item.planned, by, typed, reason) if reason
+                  else self._execute(item.planned, by, typed))
         item.result, item.by = result, by
         if getattr(result, "ok", False):
             self._done(item, getattr(result, "message", "done"), by)

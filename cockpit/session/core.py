@@ -64,6 +64,8 @@ class DecisionView:
     problems: tuple[str, ...]
     stale_runbooks: frozenset[str]
     gathered: bool  # False while the first evidence is still being gathered
+    premortem: Any = None  # the recommended leaf's pre-mortem (cockpit.premortem.Premortem), once assessed
+    forecasts: Any = None  # runbook id -> cockpit.forecast.Forecast (past drills and incidents)
 
 
 def selector_memory() -> Any:
@@ -94,6 +96,7 @@ class ContextState:
         self.full_gather = False  # the next gather may read the Kubernetes API (a change, not the minute tick)
         self.panes_loaded = threading.Event()  # no pane is loading any more (or EVIDENCE_FIRST_WAIT passed)
         self.last_decision_key: Any = None
+        self.leaf_premortem: tuple[str, Any] = ("", None)  # (the leaf's runbook, its pre-mortem)
 
 
 class Session:
@@ -133,10 +136,13 @@ class Session:
         self._stale: frozenset[str] = frozenset()
         self._started = False
         from cockpit.session.facts import LiveFacts
+        from cockpit.session.freezes import Freezes
         from cockpit.session.runs import Runs
 
         self.facts = LiveFacts(self)
         self.run_control = Runs(self)
+        self.freezes = Freezes(self)  # the incident freeze on the project in view, watched (live sessions)
+        self.forecasts: dict[str, Any] = {}  # runbook id -> cockpit.forecast.Forecast, read once at start
 
     # ------------------------------------------------------------------------------------------------ lifecycle
 
@@ -159,12 +165,16 @@ class Session:
 
         self.drivers = DriverLeases(self)
         self.drivers.start()
+        self.freezes.start()
+        # past drills and incidents: the forecast beside each leaf (files only; after the first frame)
+        self.scheduler.later("forecasts", 2.0, self.refresh_forecasts)
         # flags, S3 and namespaces change without a deploy: look again every minute (never the Kubernetes API)
         self.scheduler.every("evidence-tick", 60.0, lambda: [self.evidence_soon(name, periodic=True)
                                                              for name in self.contexts])
 
     def stop(self) -> None:
         self.scheduler.stop()
+        self.freezes.stop()
         for state in self.contexts.values():
             if state.feeds is not None:
                 state.feeds.stop()
@@ -389,7 +399,9 @@ class Session:
         with self._lock:
             state.gathered = gathered
             state.problems = gathered.problems
-        self.refresh_decision(context)
+        evaluation = self.refresh_decision(context)
+        if full:  # the cluster changed (auto-sync, an operation, a rollout step): the leaf's verdict may too
+            self._leaf_premortem_soon(context, evaluation, again=True)
         self.runs_soon(context)
 
     def refresh_decision(self, context: str) -> Any:
@@ -414,7 +426,54 @@ class Session:
             problems = state.problems if gathered is not None or state.problems else ("gathering evidence…",)
         self._record_decision(context, evaluation, problems)
         self.emit(DecisionChanged(context))
+        self._leaf_premortem_soon(context, evaluation)
         return evaluation
+
+    def _leaf_premortem_soon(self, context: str, evaluation: Any, *, again: bool = False) -> None:
+        """Assess the recommended leaf's first rollback write (in the pool) when the leaf changes, or ``again``
+        after new evidence; the tree shows the verdict once it is there."""
+        state = self.contexts.get(context)
+        if state is None or not self.live:
+            return
+        leaf = getattr(evaluation, "leaf", None)
+        runbook = getattr(leaf, "runbook", "") or ""
+        if not runbook:
+            if state.leaf_premortem != ("", None):
+                state.leaf_premortem = ("", None)
+                self.emit(DecisionChanged(context))
+            return
+        if state.leaf_premortem[0] == runbook and not again:
+            return
+
+        def assess() -> None:
+            premortem = self.leaf_premortem(context)
+            current = getattr(getattr(state.evaluation, "leaf", None), "runbook", "") or ""
+            if current != runbook:
+                return  # the leaf moved on meanwhile: its own assessment follows
+            state.leaf_premortem = (runbook, premortem)
+            self.emit(DecisionChanged(context))
+
+        state.leaf_premortem = (runbook, state.leaf_premortem[1] if state.leaf_premortem[0] == runbook else None)
+        self.scheduler.later(f"leaf-premortem:{context}", 0.3, assess)
+
+    def refresh_forecasts(self) -> None:
+        """Read the recovery forecasts (p50/p90 per runbook) from the drill reports and the recordings.  Blocking
+        (files): the scheduler runs it at start and after a run ends."""
+        from pathlib import Path
+
+        from cockpit.forecast import forecasts
+
+        settings = self.settings
+        recordings = getattr(settings, "recording_dir", None)
+        if recordings:
+            recordings_dir: Any = Path(recordings).expanduser()
+        else:
+            from platformdirs import user_data_path
+
+            recordings_dir = user_data_path("cockpit") / "recordings"
+        self.forecasts = forecasts(settings.reports_dir(), recordings_dir)
+        for name in self.contexts:
+            self.emit(DecisionChanged(name))
 
     def set_decision(self, context: str, evaluation: Any, problems: tuple[str, ...]) -> None:
         """Replay: the recorded evaluation at this time."""
@@ -430,7 +489,10 @@ class Session:
         state = self.contexts.get(context)
         if state is None or state.evaluation is None:
             return None
-        return DecisionView(state.evaluation, state.problems, self._stale, state.gathered is not None)
+        runbook = getattr(getattr(state.evaluation, "leaf", None), "runbook", "") or ""
+        premortem = state.leaf_premortem[1] if runbook and state.leaf_premortem[0] == runbook else None
+        return DecisionView(state.evaluation, state.problems, self._stale, state.gathered is not None,
+                            premortem=premortem, forecasts=self.forecasts)
 
     def evaluation(self, context: str) -> Any:
         state = self.contexts.get(context)

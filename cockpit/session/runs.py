@@ -50,7 +50,7 @@ class Runs:
                 inputs=self.known_inputs(context, book),
                 clock=session.clock,
                 plan=lambda action_id, params: self._plan(context, action_id, params),
-                execute=lambda planned, by, typed: session.execute(planned, typed),
+                execute=lambda planned, by, typed, reason=None: session.execute(planned, typed, reason),
                 record_manual=session.gateway.record_manual if session.live else None,
                 on_event=lambda payload: self._event(context, runbook_id, payload),
                 context=context,
@@ -79,7 +79,9 @@ class Runs:
     def _plan(self, context: str, action_id: str, params: dict[str, Any]) -> Any:
         from cockpit.actions.registry import build_action
 
-        return self.session.plan(context, lambda env: build_action(action_id, params, env))
+        session = self.session
+        planned = session.plan(context, lambda env: build_action(action_id, params, env))
+        return session.assess(planned)  # the pre-mortem of a rollback write: the modal shows it, the audit keeps it
 
     def _event(self, context: str, runbook_id: str, payload: dict[str, Any]) -> None:
         session = self.session
@@ -158,10 +160,11 @@ class Runs:
 
     # ------------------------------------------------------------------------------------------------ the person
 
-    def confirm(self, run: Any, typed: str | None) -> Any:
-        """Send the planned action the person confirmed.  Blocking; returns the WriteResult."""
+    def confirm(self, run: Any, typed: str | None, reason: str | None = None) -> Any:
+        """Send the planned action the person confirmed (``reason``: theirs, required by a RISKY/UNSAFE
+        pre-mortem).  Blocking; returns the WriteResult."""
         with self._lock(run):
-            result = run.confirm(self.session.person, typed)
+            result = run.confirm(self.session.person, typed, reason)
         self._after_person(run)
         return result
 
@@ -370,6 +373,8 @@ class Runs:
             return
         for line in lines:
             session.notice(line, timeout=12)
+        if session.drill:  # this drill is now a sample of its runbook's forecast
+            session.scheduler.later("forecasts", 0.5, session.refresh_forecasts)
 
 
 def write_after_run(session: Any, run: Any, overrides: tuple[str, ...] = ()) -> list[str]:

@@ -120,3 +120,51 @@ def test_the_hold_blocks_an_early_release_and_the_freeze_holds_automation(oncall
     assert freeze_of_app(session.contexts[ctx].kube, app) is None
     done = [f"{r['action']} {r['outcome']}" for r in oncall.audit_records() if r.get("event") == "after"]
     assert "argocd.freeze ok" in done and "argocd.unfreeze ok" in done
+
+
+def test_a_runbook_write_carries_its_premortem_and_needs_the_reason(oncall: Oncall) -> None:
+    """The runbook path plans through the same pre-mortem: in the forward-only incident, overriding the
+    migration pre-flight (with a reason) brings the Argo CD rollback step to its confirmation UNSAFE; a yes
+    without a reason is refused by the gateway (nothing sent), a retry with the person's reason is sent and
+    the reason is in the audit record."""
+    import time
+
+    from cockpit.runbooks.executor import RunState, StepState
+
+    control = oncall.session.run_control
+    run = control.open(oncall.context, "code-rollback-argocd")
+    deadline = time.monotonic() + 60
+    refused_once = False
+    while run.state is not RunState.DONE and time.monotonic() < deadline:
+        current = run.current
+        if current is None or current.state in (StepState.WAITING, StepState.PENDING):
+            time.sleep(0.03)
+            continue
+        if current.state in (StepState.NEEDS_PERSON, StepState.FAILED) and current.step.safety:
+            control.skip(run, "drill: the data layer is handled by the DBA on call")  # an override, audited
+        elif current.state is StepState.NEEDS_PERSON:
+            control.mark_done(run, "done (test)")
+        elif current.state is StepState.NEEDS_CONFIRMATION:
+            premortem = getattr(current.planned, "premortem", None)
+            if current.planned.action.name != "argocd.rollback":
+                assert control.confirm(run, current.planned.confirm_word).ok
+                continue
+            assert premortem is not None and premortem.verdict is Verdict.UNSAFE
+            if not refused_once:
+                result = control.confirm(run, current.planned.confirm_word)
+                assert not result.ok and "UNSAFE" in result.message and result.sent == 0
+                refused_once = True
+                control.retry(run)
+                continue
+            result = control.confirm(run, current.planned.confirm_word, "p99 burning; DBA restores the column")
+            assert result.ok, result.message
+            break
+        elif current.state is StepState.FAILED and not refused_once:
+            raise AssertionError(current.detail)
+        else:
+            time.sleep(0.03)
+    assert refused_once
+    rollback = [r for r in oncall.audit_records() if r.get("action") == "argocd.rollback"]
+    assert [r.get("event") for r in rollback][-2:] == ["before", "after"]
+    assert all("DBA restores the column" in str(r) for r in rollback[-2:])
+    assert not any(r.get("outcome") == "ok" for r in rollback[:-2])  # the refused yes sent nothing
