@@ -238,7 +238,7 @@ class RolloutView:
     namespace: str
     uid: str
     strategy: str  # canary | blueGreen | ""
-    phase: str  # Healthy | Progressing | Paused | Degraded | "" (no status yet)
+    phase: str  # Healthy | Progressing | Paused | Degraded, or whatever status.phase says (GetRolloutPhase)
     message: str
     step_index: int | None
     step_count: int
@@ -271,6 +271,9 @@ class RolloutView:
     revision: int | None = None  # annotation rollout.argoproj.io/revision
     pods_watched: bool = False  # pods were handed to the parser (False: no pod data, not "no pods")
     created_at: datetime | None = None
+    # canary pingPong (info/replicaset_info.go): "" when off, else what the stable ReplicaSet is, "ping" or "pong"
+    # (status.canary.stablePingPong; the canary is the other one)
+    stable_ping_pong: str = field(default="", repr=False)  # repr=False: see ArgoApp.hold
 
     @property
     def step_text(self) -> str:
@@ -299,6 +302,7 @@ class MetricResult:
     inconclusive: int
     error: int
     message: str
+    dry_run: bool = field(default=False, repr=False)  # metricResults[].dryRun: assessed, never fails the run
 
 
 @dataclass(frozen=True)
@@ -341,8 +345,10 @@ class AnalysisRunView:
 
     @property
     def failing_metric(self) -> MetricResult | None:
+        """The first metric that failed the run; a dry-run metric never does (the controller leaves it out of the
+        run's phase and message and counts it in ``status.dryRunSummary``)."""
         for metric in self.metrics:
-            if metric.phase in ("Failed", "Error", "Inconclusive"):
+            if metric.phase in ("Failed", "Error", "Inconclusive") and not metric.dry_run:
                 return metric
         return None
 
@@ -421,6 +427,12 @@ class CnpgClusterView:
     archiving_condition_at: datetime | None = None  # its lastTransitionTime
     target_primary: str = ""
     archiving: WalArchiving | None = None  # filled in from the metrics (cockpit.sources.cnpg.with_archiving)
+    # repr=False: see ArgoApp.hold.  `kubectl cnpg status` (status.go printBasicInfo) prints "Instances:" from the
+    # spec and "Ready instances:" from the status; a replica cluster (api/v1 Cluster.IsReplica) has a designated
+    # primary and a source cluster.
+    spec_instances: int | None = field(default=None, repr=False)  # spec.instances
+    replica: bool = field(default=False, repr=False)
+    replica_source: str = field(default="", repr=False)  # spec.replica.source
 
     @property
     def primary_fenced(self) -> bool:
@@ -493,6 +505,10 @@ class CnpgClusterView:
 # --------------------------------------------------------------------------- Velero
 
 
+BAD_BACKUP_PHASES = frozenset({"Failed", "PartiallyFailed", "FailedValidation",
+                               "WaitingForPluginOperationsPartiallyFailed", "FinalizingPartiallyFailed"})
+
+
 @dataclass(frozen=True)
 class VeleroBackup:
     name: str
@@ -514,7 +530,9 @@ class VeleroBackup:
 
     @property
     def bad(self) -> bool:
-        return self.phase in ("Failed", "PartiallyFailed", "FailedValidation")
+        """Failed, or partially failed -- also while plugin operations or finalizing still run after the partial
+        failure (backup_types.go ``WaitingForPluginOperationsPartiallyFailed``, ``FinalizingPartiallyFailed``)."""
+        return self.phase in BAD_BACKUP_PHASES
 
     @property
     def status(self) -> str:
@@ -574,6 +592,11 @@ class VeleroLocation:
     last_validated: datetime | None
     message: str
 
+    @property
+    def status(self) -> str:
+        """``velero backup-location get``'s PHASE (backup_storage_location_printer.go): ``Unknown`` when empty."""
+        return self.phase or "Unknown"
+
 
 @dataclass(frozen=True)
 class VeleroRestore:
@@ -589,6 +612,12 @@ class VeleroRestore:
     warnings: int
     failure_reason: str
     created_at: datetime | None
+    validation_errors: tuple[str, ...] = field(default=(), repr=False)  # repr=False: see ArgoApp.hold
+
+    @property
+    def status(self) -> str:
+        """``velero restore get``'s STATUS (restore_printer.go printRestore): the phase, ``New`` when empty."""
+        return self.phase or "New"
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,12 @@ class AnalysisPane(Pane):
                 table.add_column("?", justify="right", style="yellow")
                 table.add_column("⚠", justify="right", style="bold yellow")
                 for metric in run.metrics:
+                    name = safe_text(metric.name, PHASE_STYLE.get(metric.phase, "") if not metric.dry_run else "dim",
+                                     limit=60)
+                    if metric.dry_run:  # assessed but never fails the run: not red, and said so
+                        name.append(" (dry-run)", style="dim italic")
                     table.add_row(
-                        safe_text(metric.name, PHASE_STYLE.get(metric.phase, ""), limit=60),
+                        name,
                         safe_text(metric.last_value or "—", limit=14),
                         str(metric.successful), str(metric.failed), str(metric.inconclusive),
                         str(metric.error),  # trusted: AnalysisMetric.error is its count (int)

@@ -52,6 +52,13 @@ class ArgoCDPane(Pane):
             lines.append(Text.assemble(("⏸ ", "bold yellow"), held))
         if app.operation_running or app.operation_phase == "Running":
             lines.append(safe_text(f"operation running: {app.operation_message}", "cyan"))
+        elif app.operation_phase not in ("", "Succeeded"):
+            # status.operationState as `argocd app get` prints it (app.go printOperationResult: Phase, Message):
+            # a sync that Failed / Errored / is Terminating is the first thing to know before a rollback
+            bad = app.operation_phase in ("Failed", "Error")
+            lines.append(Text.assemble(("✗ " if bad else "⚠ ", "bold red" if bad else "yellow"), safe_text(
+                f"last operation {app.operation_phase}" + (f": {app.operation_message}" if app.operation_message
+                                                           else ""), "red" if bad else "yellow", limit=300)))
         if app.owner_appset:
             lines.append(safe_text(f"owned by ApplicationSet {app.owner_appset}", "dim"))
         for condition in app.conditions[:4]:  # status.conditions: ComparisonError, SyncError, OrphanedResourceWarning…

@@ -66,9 +66,30 @@ class CnpgPane(Pane):
             return Text("no clusters", style="dim")
         parts: list[RenderableType] = []
         head = Text.assemble(safe_text(current.name, "bold", limit=60), "  ", status_text(current))
-        if current.instances:
-            head.append(f"  {current.ready_instances}/{current.instances} ready", style="dim")
+        # status.go printBasicInfo: "Instances:" is spec.instances, "Ready instances:" status.readyInstances (red
+        # when they differ)
+        desired = current.spec_instances if current.spec_instances is not None else current.instances
+        if desired:
+            head.append(f"  {current.ready_instances}/{desired} ready",
+                        style="dim" if current.ready_instances == desired else "yellow")
         parts.append(head)
+        if current.replica:  # "Replica Cluster Summary", "Designated primary:", "Source cluster:"
+            line = Text("Replica cluster", style="bold yellow")
+            if current.replica_source:
+                line.append(" of ", style="yellow")
+                line.append_text(safe_text(current.replica_source, "yellow", limit=80))
+            if current.current_primary:
+                line.append(" · designated primary ", style="yellow")
+                line.append_text(safe_text(current.current_primary, "yellow", limit=80))
+            parts.append(line)
+        if current.has_status and current.current_primary != current.target_primary:
+            if current.current_primary:  # "Switchover in progress", primary "A (switching to B)"
+                parts.append(Text.assemble(("Switchover in progress: ", "bold yellow"),
+                                           safe_text(current.current_primary, "yellow", limit=80),
+                                           (" switching to ", "yellow"),
+                                           safe_text(current.target_primary, "yellow", limit=80)))
+            else:
+                parts.append(Text("Primary server is initializing", style="bold yellow"))
         if current.reconciliation_suspended:
             parts.append(Text("Cluster reconciliation is suspended (cnpg.io/reconciliationLoop: disabled): the "
                               "operator does not act on it", style="bold red"))
@@ -77,9 +98,9 @@ class CnpgPane(Pane):
             words = current.hibernation_message or ("hibernation requested" if not current.hibernated else "")
             parts.append(Text.assemble(("hibernated" if current.hibernated else "hibernation", "bold red"),
                                        (since + ": ", "red"), safe_text(words, "red", limit=160)))
-        if current.fenced_instances:
-            who = "all instances" if "*" in current.fenced_instances else ", ".join(current.fenced_instances)
-            parts.append(Text.assemble(("fenced: ", "bold red" if current.primary_fenced else "bold yellow"),
+        if current.fenced_instances:  # status.go listFencedInstances
+            who = "All Instances" if "*" in current.fenced_instances else ", ".join(current.fenced_instances)
+            parts.append(Text.assemble(("Fenced instances: ", "bold red" if current.primary_fenced else "bold yellow"),
                                        safe_text(who, "red" if current.primary_fenced else "yellow", limit=160),
                                        (" (annotation unreadable: read as all)" if current.fencing_invalid else "",
                                         "dim")))

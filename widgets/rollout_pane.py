@@ -72,8 +72,6 @@ class RolloutPane(Pane):
         self.post_message(self.ActionRequested(verb, data.namespace, data.name))
 
     def render_data(self, ro: RolloutView, now: datetime) -> RenderableType:
-        if not ro.has_status:
-            return Text.assemble(safe_text(ro.name, "bold"), ("  pending: the controller has not reported yet", "dim"))
         phase = Text.assemble(
             safe_text(ro.name, "bold", limit=60), "  ",
             (f"{ROLLOUT_ICON.get(ro.phase, '')} ".lstrip() + clean(ro.phase or "pending", limit=20),
@@ -87,6 +85,8 @@ class RolloutPane(Pane):
             phase.append_text(safe_text(reasons, "yellow", limit=60))
         if ro.restart_pending:
             phase.append("  restart pending", style="yellow")
+        if not ro.has_status:  # the phase is the CLI's reading of an empty status
+            phase.append("  (no status: the controller has not reported yet)", style="dim")
         lines: list[RenderableType] = [phase]
         if ro.message:
             lines.append(safe_text(ro.message, "italic", limit=300))
@@ -230,10 +230,15 @@ def _rs_tags(ro: RolloutView, rs: ReplicaSetInfo, now: datetime) -> list[str]:
     """The CLI's INFO column for a ReplicaSet (cmd/get/get_rollout.go PrintReplicaSetInfo)."""
     tags = []
     if ro.strategy == "canary":
+        other = {"ping": "pong", "pong": "ping"}
         if rs.pod_hash and rs.pod_hash == ro.stable_hash:
             tags.append("stable")
+            if ro.stable_ping_pong:
+                tags.append(ro.stable_ping_pong)
         elif rs.pod_hash and rs.pod_hash == ro.canary_hash:
             tags.append("canary")
+            if ro.stable_ping_pong:
+                tags.append(other[ro.stable_ping_pong])
     elif ro.strategy == "blueGreen":
         if rs.pod_hash and rs.pod_hash == ro.stable_hash:
             tags.append("stable")

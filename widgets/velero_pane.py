@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from cockpit.models import VeleroBackup, VeleroView
+from cockpit.models import BAD_BACKUP_PHASES, VeleroBackup, VeleroView
 from cockpit.sources.velero import human_time_from_now
 from cockpit.textsafe import MiddleText, clean, middle_ellipsis, safe_text
 from cockpit.timefmt import age
@@ -22,7 +22,26 @@ SHOWN = 8
 # backup_printer.go timestampSuffix: a schedule's backups are <schedule>-YYYYMMDDhhmmss; keep the stamp whole
 TIMESTAMP_SUFFIX = re.compile(r"-[0-9]{14}$")
 STAMP_CELLS = 15
-BAD_PHASES = frozenset({"Failed", "PartiallyFailed", "FailedValidation"})  # VeleroBackup.bad, inlined for speed
+BAD_PHASES = BAD_BACKUP_PHASES  # VeleroBackup.bad, inlined for speed
+RESTORE_STYLE = {"Completed": "green", "PartiallyFailed": "bold yellow", "Failed": "bold red",
+                 "FailedValidation": "bold red", "InProgress": "cyan", "New": "dim"}
+
+
+_WORD = re.compile(r"[A-Z]?[^A-Z]*")
+
+
+def fold_words(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` cells, broken between its CamelCase words when it is longer
+    (``Partially`` / ``Failed``); a word longer than the width is left for the table to fold."""
+    if len(text) <= width:
+        return text
+    lines: list[str] = []
+    for word in (w for w in _WORD.findall(text) if w):
+        if lines and len(lines[-1]) + len(word) <= width:
+            lines[-1] += word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
 
 
 class VeleroPane(Pane):
@@ -52,9 +71,9 @@ class VeleroPane(Pane):
             head.append(f" · {deleting} deleting", style="yellow")
         parts.append(head)
         for location in view.locations:
-            if location.phase != "Available":
+            if location.phase != "Available":  # `velero backup-location get` says Unknown before the first check
                 parts.append(Text.assemble(("storage location ", "bold red"), safe_text(location.name, "bold red"),
-                                           " ", safe_text(location.phase or "not validated yet", "red", limit=30),
+                                           " ", safe_text(location.status, "red", limit=30),
                                            ": " if location.message else "",
                                            safe_text(location.message, "red", limit=200)))
         zoomed = self._zoomed()
@@ -65,7 +84,9 @@ class VeleroPane(Pane):
             table.add_column("BACKUP", ratio=3, overflow="fold", min_width=16)
         else:  # shortened in the middle: the unique tail (timestamp) survives at every width
             table.add_column("BACKUP", ratio=3, no_wrap=True, min_width=STAMP_CELLS + 2)
-        table.add_column("STATUS", no_wrap=True, min_width=9, max_width=17 if wide else 11, overflow="ellipsis")
+        # the phase whole, folded when long (WaitingForPluginOperations vs …PartiallyFailed must stay apart)
+        status_width = 17 if wide else 11
+        table.add_column("STATUS", min_width=9, max_width=status_width, overflow="fold")
         table.add_column("AGE", no_wrap=True, min_width=5)
         if wide or width >= 50:
             table.add_column("E/W", no_wrap=True, min_width=3)
@@ -82,9 +103,13 @@ class VeleroPane(Pane):
             name = safe_text(backup.name, style, limit=253) if zoomed else MiddleText(
                 backup.name, style, limit=253, keep_tail=STAMP_CELLS if TIMESTAMP_SUFFIX.search(backup.name) else 0)
             status = backup.status
+            status_text = Text(fold_words(clean(status, limit=64), status_width),
+                               style=PHASE_STYLE.get(status, "bold yellow" if backup.bad else ""))
+            if backup.queue_position:  # backup_printer.go: QUEUE POSITION
+                status_text.append(f" #{backup.queue_position}", style="dim")
             cells = [
                 name,
-                Text(clean(status, limit=24), style=PHASE_STYLE.get(status, "")),
+                status_text,
                 Text(age(backup.started_at or backup.created_at, now)),
             ]
             if wide or width >= 50:
@@ -105,6 +130,26 @@ class VeleroPane(Pane):
             if why:
                 parts.append(Text.assemble(safe_text(middle_ellipsis(backup.name, 40), "red"), ": ",
                                            safe_text(why, "red", limit=200)))
+        if view.restores:  # `velero restore get`: NAME, BACKUP, STATUS, ERRORS, WARNINGS (newest first)
+            line = Text("restores: ", style="dim")
+            for index, restore in enumerate(view.restores[:3]):
+                if index:
+                    line.append(" · ", style="dim")
+                line.append_text(safe_text(middle_ellipsis(restore.name, 40), limit=40))
+                line.append(" ")
+                line.append(clean(restore.status, limit=64), style=RESTORE_STYLE.get(restore.status, "yellow"))
+                if restore.backup:
+                    line.append(" from ", style="dim")
+                    line.append_text(safe_text(middle_ellipsis(restore.backup, 40), "dim", limit=40))
+                if restore.errors or restore.warnings:
+                    line.append(f" {restore.errors}/{restore.warnings}", style="red" if restore.errors else "")
+            if len(view.restores) > 3:
+                line.append(f" +{len(view.restores) - 3}", style="dim")
+            parts.append(line)
+            for restore in [r for r in view.restores[:3] if r.failure_reason or r.validation_errors]:
+                why = restore.failure_reason or "validation errors: " + "; ".join(restore.validation_errors)
+                parts.append(Text.assemble(safe_text(middle_ellipsis(restore.name, 40), "red"), ": ",
+                                           safe_text(why, "red", limit=300)))
         if view.schedules:
             line = Text("schedules: ", style="dim")
             for index, schedule in enumerate(view.schedules[:6]):

@@ -68,6 +68,7 @@ def _metric(result: dict[str, Any]) -> MetricResult:
         inconclusive=_count(result.get("inconclusive")),
         error=_count(result.get("error")),
         message=_text(result.get("message")),
+        dry_run=result.get("dryRun") is True,
     )
 
 

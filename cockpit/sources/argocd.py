@@ -69,8 +69,9 @@ def is_auto_sync_enabled(obj: Any) -> bool:
 def parse_application(obj: Any) -> ArgoApp:
     """An :class:`ArgoApp` from an Application object; never raises.
 
-    For a multi-source app the repo/path/target revision shown are those of the first source.
-    ``dest_server`` is the destination server URL, or the cluster name when the app targets its
+    The repo/path/target revision are those of Argo CD's ``ApplicationSpec.GetSource`` (pkg/apis/application/
+    v1alpha1/types.go): the source hydrator's sync source (repo from the dry source when the sync source names none,
+    the target branch as revision), else the first of ``spec.sources``, else ``spec.source``.  ``dest_server`` is the destination server URL, or the cluster name when the app targets its
     cluster by name.  History entries without an integer ``id`` cannot be rolled back to and
     are left out.
     """
@@ -78,7 +79,7 @@ def parse_application(obj: Any) -> ArgoApp:
     meta = _map(obj.get("metadata"))
     spec = _map(obj.get("spec"))
     status = _map(obj.get("status"))
-    source = _map(spec.get("source")) or next(iter(_items(spec.get("sources"))), {})
+    source = app_source(spec)
     destination = _map(spec.get("destination"))
     automated = _map(_map(spec.get("syncPolicy")).get("automated"))
     health = _map(status.get("health"))
@@ -110,6 +111,20 @@ def parse_application(obj: Any) -> ArgoApp:
         has_status=bool(status),
         hold=parse_hold(meta.get("annotations")),
     )
+
+
+def app_source(spec: Any) -> dict[str, Any]:
+    """types.go ``ApplicationSpec.GetSource``: hydrator sync source, else ``sources[0]``, else ``source``."""
+    spec = _map(spec)
+    hydrator = spec.get("sourceHydrator")
+    if isinstance(hydrator, dict):  # SourceHydrator.GetSyncSource
+        dry, sync = _map(hydrator.get("drySource")), _map(hydrator.get("syncSource"))
+        return {"repoURL": _text(sync.get("repoURL")) or _text(dry.get("repoURL")), "path": _text(sync.get("path")),
+                "targetRevision": _text(sync.get("targetBranch"))}
+    sources = _items(spec.get("sources"))
+    if sources:  # HasMultipleSources
+        return sources[0]
+    return _map(spec.get("source"))
 
 
 def parse_hold(annotations: Any) -> AppHold | None:

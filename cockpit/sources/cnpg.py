@@ -199,7 +199,24 @@ def parse_cluster(obj: Any, object_stores: dict[str, dict[str, Any]] | None = No
         archiving_condition_message=_text(archiving.get("message")) if archiving else "",
         archiving_condition_at=parse_time(archiving.get("lastTransitionTime")) if archiving else None,
         target_primary=_text(status.get("targetPrimary")),
+        spec_instances=_count(spec.get("instances")),
+        replica=is_replica(obj),
+        replica_source=_text(_map(spec.get("replica")).get("source")),
     )
+
+
+def is_replica(cluster: Any) -> bool:
+    """api/v1/cluster_funcs.go ``Cluster.IsReplica``: ``spec.replica.enabled`` when given (the legacy API); else a
+    replica unless ``spec.replica.primary`` names this cluster (``self``, by default its own name)."""
+    cluster = _map(cluster)
+    replica = _map(cluster.get("spec")).get("replica")
+    if not isinstance(replica, dict):
+        return False
+    enabled = replica.get("enabled")
+    if isinstance(enabled, bool):
+        return enabled
+    name = _text(replica.get("self")) or _text(_map(cluster.get("metadata")).get("name"))
+    return name != _text(replica.get("primary"))
 
 
 def _condition(conditions: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:

@@ -232,7 +232,17 @@ def parse_rollout(obj: Any, replica_sets: Any = (), pods: Any = None) -> Rollout
         revision=_int_text(_map(meta.get("annotations")).get(REVISION_ANNOTATION)),
         pods_watched=pods is not None,
         created_at=parse_time(meta.get("creationTimestamp")),
+        stable_ping_pong=_stable_ping_pong(strategy, _map(canary), canary_status),
     )
+
+
+def _stable_ping_pong(strategy: str, canary: dict[str, Any], canary_status: dict[str, Any]) -> str:
+    """rollout/trafficrouting/service_helper.go ``IsPingPongEnabled`` / ``IsStablePing``: "" without
+    ``spec.strategy.canary.pingPong``; else "ping" when ``status.canary.stablePingPong`` is ``ping``, "pong"
+    otherwise (the canary ReplicaSet is then the other one)."""
+    if strategy != "canary" or not isinstance(canary.get("pingPong"), dict):
+        return ""
+    return "ping" if canary_status.get("stablePingPong") == "ping" else "pong"
 
 
 def _max_traffic_weight(canary: dict[str, Any]) -> int:
@@ -325,12 +335,13 @@ def _workload_generation_observed(meta: dict[str, Any], spec: dict[str, Any], st
 
 
 def rollout_phase(obj: Any) -> tuple[str, str]:
-    """(phase, message) as utils/rollout/rolloututil.go ``GetRolloutPhase``; ("", "") for a rollout without status
-    whose controller has written nothing yet."""
+    """(phase, message) as utils/rollout/rolloututil.go ``GetRolloutPhase``.
+
+    A rollout the controller has not written a status for yet gets what the CLI prints for it too: its status is
+    the zero value there, so ``CalculateRolloutPhase`` decides (``Progressing`` / "more replicas need to be
+    updated" for most); :attr:`RolloutView.has_status` tells the pane it is only that."""
     obj = _map(obj)
     meta, spec, status = _map(obj.get("metadata")), _map(obj.get("spec")), _map(obj.get("status"))
-    if not status:
-        return "", ""
     if not _generation_observed(meta, status):
         return "Progressing", "waiting for rollout spec update to be observed"
     if status.get("controllerPause") is True and not _items(status.get("pauseConditions")):

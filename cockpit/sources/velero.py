@@ -177,6 +177,7 @@ def parse_restore(obj: Any) -> VeleroRestore:
         warnings=_count(status.get("warnings")),
         failure_reason=_text(status.get("failureReason")),
         created_at=parse_time(meta.get("creationTimestamp")),
+        validation_errors=_strings(status.get("validationErrors")),
     )
 
 

@@ -132,9 +132,12 @@ def test_upstream_velero_objects_reach_the_store_as_parsed(emulator: KubeEmulato
     session = _session(emulator, tmp_path)
     try:
         context = session.targets[0].name
+        # every watch listed: locations, backups and schedules arrive in any order
         entry = wait_for("the Velero pane", lambda: session.store.entry(context, "velero")
                          if session.store.entry(context, "velero").snapshot.data is not None
-                         and session.store.entry(context, "velero").snapshot.data.locations else None)
+                         and session.store.entry(context, "velero").snapshot.data.locations
+                         and session.store.entry(context, "velero").snapshot.data.backups
+                         and session.store.entry(context, "velero").snapshot.data.schedules else None)
         stored = {plural: emulator.list_objects("velero.io/v1", plural, "velero")
                   for plural in ("backups", "schedules", "restores", "backupstoragelocations")}
         expected = parse_velero(stored["backups"], stored["schedules"], stored["backupstoragelocations"])

@@ -62,11 +62,24 @@ def fully_fed(app: CockpitApp) -> bool:
         (cnpg is None or all(cluster.archiving is not None for cluster in cnpg.clusters))
 
 
-async def settle(pilot) -> None:
-    """All six panes populated and the decision tree evaluated on gathered evidence (deterministic screens)."""
+def demo_complete(app: CockpitApp) -> bool:
+    """What the demo platform always serves has arrived: the rollout's pods listed and the first CNPG cluster's
+    WAL archiving read from the archiver metrics (a snapshot must not depend on which thread answered first)."""
+    dash = app.dashboard.active()
+    rollout = dash.pane("rollout").snapshot.data
+    cnpg = dash.pane("cnpg").snapshot.data
+    return bool(rollout is not None and rollout.pods and cnpg is not None and cnpg.clusters
+                and cnpg.clusters[0].archiving is not None and cnpg.clusters[0].archiving.last_archived_at)
+
+
+async def settle(pilot, *, complete: bool = False) -> None:
+    """All six panes populated and the decision tree evaluated on gathered evidence (deterministic screens).
+    ``complete``: also everything the demo serves (for snapshots of the demo)."""
     app = pilot.app
     await wait_for(pilot, lambda: all_populated(app), what="all six panes populated")
     await wait_for(pilot, lambda: fully_fed(app), what="pods and WAL archiving")
+    if complete:
+        await wait_for(pilot, lambda: demo_complete(app), what="the demo's pods and archiver metrics")
     session = app.session
     await wait_for(pilot, lambda: all(session.gathered(t.name) is not None and not session.evidence_pending(t.name)
                                       for t in app.targets), what="the decision evidence")

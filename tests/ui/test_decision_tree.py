@@ -117,6 +117,7 @@ def test_tree_snapshot(snap_compare, platform, size):
     app.animation_level = "none"
 
     async def run(pilot):
+        await settle(pilot, complete=True)
         await _evaluated(pilot)
         await pilot.press("t")
         await pilot.pause()

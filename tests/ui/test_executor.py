@@ -111,7 +111,7 @@ def test_modal_snapshot(snap_compare, platform):
     app.animation_level = "none"
 
     async def run(pilot):
-        await settle(pilot)
+        await settle(pilot, complete=True)
         await pilot.press("2", "a")
         await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmScreen", what="the modal")
         await wait_for(pilot, lambda: pilot.app.screen.preflight is not None, what="the pre-checks")

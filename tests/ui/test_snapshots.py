@@ -22,7 +22,7 @@ def _app(platform):
 
 
 async def _ready(pilot):
-    await settle(pilot)
+    await settle(pilot, complete=True)
     pilot.app.dashboard.refresh_summary(pilot.app.clock.now())
     await pilot.pause()
 

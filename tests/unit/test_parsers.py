@@ -537,7 +537,9 @@ def test_rollout_paused_at_step_zero_without_weights() -> None:
 def test_rollout_without_status() -> None:
     ro = parse_rollout(fixture(ANALYSIS_STEP), [])
     assert not ro.has_status
-    assert (ro.phase, ro.step_index, ro.step_count, ro.set_weight) == ("", None, 2, 25)
+    # the CLI's reading of the empty status (rolloututil.go CalculateRolloutPhase): 0 updated of 4 replicas
+    assert (ro.phase, ro.message) == ("Progressing", "more replicas need to be updated")
+    assert (ro.step_index, ro.step_count, ro.set_weight) == (None, 2, 25)
     assert ro.canary_images == ("argoproj/rollouts-demo:blue",)
 
 

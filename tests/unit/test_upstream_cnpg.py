@@ -98,7 +98,8 @@ def test_fenced_instances(case: dict[str, Any]) -> None:
     if primary_fenced:
         assert cluster.status_line == "Primary instance is fenced"
     text = render(CnpgPane(5), _pane(cluster), width=140)
-    assert "fenced: " + ("all instances" if "*" in case["expect"] else ", ".join(case["expect"])) in text
+    # status.go printBasicInfo "Fenced instances:" with listFencedInstances' words
+    assert "Fenced instances: " + ("All Instances" if "*" in case["expect"] else ", ".join(case["expect"])) in text
 
 
 def test_fencing_annotation_unreadable_reads_as_all() -> None:

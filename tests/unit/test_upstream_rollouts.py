@@ -340,12 +340,12 @@ def test_list_rollouts_row(case: dict[str, Any]) -> None:
 ROLLOUT_HEALTH = "argo-cd/resource_customizations/argoproj.io/Rollout"
 # Cases where Argo CD's Lua health check and the Rollouts CLI (GetRolloutPhase) disagree.  The cockpit follows
 # the CLI: the pane must agree with `kubectl argo rollouts get`.
-#   - no status at all: Lua says "Waiting for rollout spec update to be observed"; the CLI has nothing to observe
-#     either; the pane says the controller has not reported yet (phase "").
+#   - no status at all: Lua says "Waiting for rollout spec update to be observed"; the CLI reads the zero status
+#     with CalculateRolloutPhase (no replica updated yet); both say Progressing.
 #   - pre-v0.8 objects keep stableRS under status.canary and may lack status.stableRS: Lua reads the old field,
 #     the CLI does not, so it reports them as still progressing.
 CLI_DIFFERS = {
-    "testdata/newRolloutWithoutStatus.yaml": ("", ""),
+    "testdata/newRolloutWithoutStatus.yaml": ("Progressing", "more replicas need to be updated"),
     "testdata/bluegreen/healthy_servingActiveService.yaml": (
         "Progressing", "waiting for post-promotion verification to complete"),
     "testdata/canary/healthy_executedAllStepsPreV0.8.yaml": ("Progressing", "waiting for all steps to complete"),
