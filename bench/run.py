@@ -63,41 +63,47 @@ ABSENT_APIS = ("objectstores.barmancloud.cnpg.io", "schedules.velero.io")  # the
 LIMITS: dict[str, str] = {
     "first_frame": "a bare Textual app (one Static and a Footer) takes 0.24-0.34 s to its first frame on this "
     "machine; the cockpit adds its imports (the App, session and dashboard modules: about 0.1 s of CPU, much of it "
-    "building ~130 frozen dataclasses and compiling module regexes), the kubeconfig check, the recording file "
-    "(SQLite, fsync) and the session (about 0.1 s together, before `App.run`), and composing, styling and painting "
-    "six panes, the decision tree and the footer (0.2-0.3 s).  Nothing of the backends runs before the first frame "
-    "any more: the feeds start after it, and their client imports are partial (`cockpit.sources.kubeimport`).  "
-    "Opening the recording in the writer thread would take it off the path; the rest is the dashboard's widgets.",
-    "populated_vs_floor": "the every-Backup list takes 0.8-1.0 s inside the cockpit against its floor alone: its "
-    "10 000 objects are decoded (about 0.12 s) and parsed to rows (about 0.12 s) while the other eleven watches "
-    "list, the Prometheus client is imported and queried, the UI paints each pane as it fills and the recorder "
-    "writes each pane's first keyframe (the Velero one 0.32 s), all under one GIL, with the emulator serialising "
-    "the list in the benchmark's process on the same two cores.  The ReplicaSet, pod and AnalysisRun lists no "
-    "longer wait for the Rollout when the last session's selectors are known, and the evidence waits for the panes.",
-    "populated_vs_kubectl": "launch → populated is the first frame plus the figure above: with the first frame "
-    "over 0.5 s and the Backup list near 1 s inside the cockpit, it stays over 0.3× of the CLI's time on this "
-    "machine (whose kubectl baseline moves with the load as much as the cockpit does).",
-    "modal": "planning the abort is one GET (a few ms); the rest is Textual composing, styling and painting the "
-    "modal over the dashboard on the keystroke (recording off is the same).  The modal built ahead of time / up "
-    "at the keystroke is the UI side's change (screens/confirm.py, screens/writeflow.py).",
-    "pane_update": "sampled with py-spy: about 70 % of the time is the main thread's screen update for the "
-    "10 000-row pane (Textual's compositor cutting and building strips); the feed's part is the watch event, the "
-    "10 000 rows re-sorted (`ParsedBackups.newest_first`, about 5 ms) and the recorder's delta (about 5 ms).  "
-    "Repainting only the lines that changed is the UI side's change (widgets/pane.py).",
-    "rss": "imports are about 60 MiB (Textual, the partial kubernetes client, requests/urllib3, prometheus-api-"
-    "client); the Backup watch keeps parsed rows only (the raw objects were 34 MiB); the recorder's first Velero "
-    "keyframe (4.4 MB of JSON and its compression) makes the peak.",
-    "rss_growth": "see the samples in latest.json (details.long_session.rss_mib).",
-    "replay_open": "see latest.json (details.replay).",
-    "replay_seek": "see latest.json (details.replay).",
-    "terminal_bytes": "the ages tick every second and, before the UI side's change, repaint every pane: about "
-    "20 KB a second at 120×40 (issue 12).",
+    "building ~130 frozen dataclasses and compiling module regexes), the kubeconfig check, the recording file and "
+    "the session (about 0.1 s together, before `App.run`), and composing, styling and painting six panes, the "
+    "decision tree and the footer (0.2-0.3 s).  Nothing of the backends runs before the first frame: the feeds "
+    "start after it, and their client imports are partial (`cockpit.sources.kubeimport`).",
+    "populated_vs_floor": "from the first request the panes take 0.61-0.74 s against a floor of 0.23 s: the "
+    "every-Backup list's 10 000 objects are decoded (about 0.12 s) and parsed to rows (about 0.12 s) while the other "
+    "eleven watches list, the Prometheus client is imported and queried and the UI paints each pane as it fills, "
+    "all under one GIL, with the emulator serialising the list in the benchmark's process on the same two cores "
+    "(recording off changes little: populated 1.26 s against 1.28 s).  (The ReplicaSet, pod and AnalysisRun "
+    "lists no longer wait for the Rollout once a session has known its selectors; the first evidence waits for "
+    "the panes.)",
+    "populated_vs_kubectl": "launch → populated (1.28 s) is the first frame (0.43 s), 0.2 s more to the first "
+    "request (the feeds start after the first frame: the partial kubernetes import, the kubeconfig, discovery) and "
+    "the 0.64 s above; 0.3× of this run's kubectl baseline would be 0.72 s.",
     "prom_queries": "the p99 poll is one request every 15 s (the instant query, or once a minute the range query "
     "whose last point is the value): 4 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`, "
     "added after this target was set) are one more query a minute per 20 clusters of a namespace "
     "(`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): 3 for the fixture's 50 clusters.  Meeting 4 means reading the "
     "archiver less often (the PITR window's end then lags as much) or the p99 every 20 s: a product choice, left "
     "to the issue.",
+    "modal": "planning the abort is one GET (a few ms); on this branch the modal is composed once the plan is in, "
+    "so its first text is the prompt (95 ms): Textual composing, styling and painting it over the dashboard.  The "
+    "modal up at the keystroke, filled in as the plan and the pre-checks arrive, is the UI side's change "
+    "(screens/confirm.py, screens/writeflow.py); the bench then measures its first 'planning…' text.",
+    "confirm": "179 ms with recording on, 60 ms off; the dry run of this branch before merging main's pre-mortem on "
+    "screen (bbab60e) measured 59 ms with recording on.  Not measured further here; a likely cause, unverified: "
+    "the audit record of an assessed write now carries the pre-mortem, which the recorder thread redacts while the "
+    "write is sent.",
+    "pane_update": "45 ms, of which the pane's own part (show → painted) 31 ms: sampled with py-spy, about 70 % is "
+    "the main thread's screen update for the 10 000-row pane (Textual's compositor cutting and building strips); "
+    "the feed's part is the watch event, the rows re-sorted (`ParsedBackups.newest_first`, about 5 ms) and the "
+    "recorder's delta (about 5 ms).  Repainting only the lines that changed is the UI side's change.",
+    "rss": "a fresh launch peaks at 108-115 MiB (imports about 60 MiB: Textual, the partial kubernetes client, "
+    "requests/urllib3, prometheus-api-client; the Backup watch keeps parsed rows only, the raw objects were 34 MiB); "
+    "the 121 MiB is the long session's plateau (118.7 MiB after its warm-up, 121.1 at the end): the allocator keeps "
+    "the arenas of 2 235 backups parsed and dropped and of the recorder's keyframes (5.9 MiB transient each).",
+    "rss_growth": "see the samples in latest.json (details.long_session.rss_mib).",
+    "replay_open": "see latest.json (details.replay).",
+    "replay_seek": "see latest.json (details.replay).",
+    "terminal_bytes": "the ages tick every second and, before the UI side's change, repaint every pane: about "
+    "20 KB a second at 120×40 (issue 12).",
 }
 TERMINAL_NAME = "steady-state bytes/s written to the terminal at 120×40 (nothing changing but ages)"
 TERMINAL_SIZES = ((80, 24), (120, 40), (200, 50))
