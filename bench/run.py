@@ -88,9 +88,8 @@ LIMITS: dict[str, str] = {
     "modal up at the keystroke, filled in as the plan and the pre-checks arrive, is the UI side's change "
     "(screens/confirm.py, screens/writeflow.py); the bench then measures its first 'planning…' text.",
     "confirm": "179 ms with recording on, 60 ms off; the dry run of this branch before merging main's pre-mortem on "
-    "screen (bbab60e) measured 59 ms with recording on.  Not measured further here; a likely cause, unverified: "
-    "the audit record of an assessed write now carries the pre-mortem, which the recorder thread redacts while the "
-    "write is sent.",
+    "screen (bbab60e) measured 59 ms with recording on, and the small fixture 68 ms.  Not found yet: the "
+    "recorder's redaction of the write's audit records (now with the pre-mortem) is not it (at most 1 ms each).",
     "pane_update": "45 ms, of which the pane's own part (show → painted) 31 ms: sampled with py-spy, about 70 % is "
     "the main thread's screen update for the 10 000-row pane (Textual's compositor cutting and building strips); "
     "the feed's part is the watch event, the rows re-sorted (`ParsedBackups.newest_first`, about 5 ms) and the "
