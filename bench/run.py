@@ -87,9 +87,12 @@ LIMITS: dict[str, str] = {
     "so its first text is the prompt (95 ms): Textual composing, styling and painting it over the dashboard.  The "
     "modal up at the keystroke, filled in as the plan and the pre-checks arrive, is the UI side's change "
     "(screens/confirm.py, screens/writeflow.py); the bench then measures its first 'planning…' text.",
-    "confirm": "179 ms with recording on, 60 ms off; the dry run of this branch before merging main's pre-mortem on "
-    "screen (bbab60e) measured 59 ms with recording on, and the small fixture 68 ms.  Not found yet: the "
-    "recorder's redaction of the write's audit records (now with the pre-mortem) is not it (at most 1 ms each).",
+    "confirm": "179 ms with recording on, 60 ms off (the dry run before merging main measured 59 ms on).  The "
+    "request log after `y` shows where: the driver lease is taken first (GET, access review, dry-run, write), and "
+    "in a launch that finds the previous launch's Lease the access review (25 ms) and the Lease PUT's dry-run "
+    "(185 ms) are 160 ms apart, the rollout PATCH following at 213 ms; a launch that creates the Lease (POST) sends "
+    "the PATCH at 60 ms.  The lease and gateway code is outside this branch's changes; the redaction of the "
+    "audit records is not it (at most 1 ms each).",
     "pane_update": "45 ms, of which the pane's own part (show → painted) 31 ms: sampled with py-spy, about 70 % is "
     "the main thread's screen update for the 10 000-row pane (Textual's compositor cutting and building strips); "
     "the feed's part is the watch event, the rows re-sorted (`ParsedBackups.newest_first`, about 5 ms) and the "
