@@ -381,23 +381,18 @@ class Launch:
 
     def peak_rss_mib(self) -> float | None:
         """``VmHWM`` (the resident set's high-water mark) of the cockpit process, in MiB."""
-        if self.process is None:
-            return None
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        return self._status_mib("VmHWM")
 
     def rss_mib(self) -> float | None:
         """``VmRSS`` (the resident set now) of the cockpit process, in MiB."""
+        return self._status_mib("VmRSS")
+
+    def _status_mib(self, field: str) -> float | None:
         if self.process is None:
             return None
         try:
             for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
         except OSError:
             return None
