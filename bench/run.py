@@ -77,12 +77,10 @@ LIMITS: dict[str, str] = {
     "populated_vs_kubectl": "launch → populated (1.28 s) is the first frame (0.43 s), 0.2 s more to the first "
     "request (the feeds start after the first frame: the partial kubernetes import, the kubeconfig, discovery) and "
     "the 0.64 s above; 0.3× of this run's kubectl baseline would be 0.72 s.",
-    "prom_queries": "the p99 poll is one request every 15 s (the instant query, or once a minute the range query "
-    "whose last point is the value): 4 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`, "
-    "added after this target was set) are one more query a minute per 20 clusters of a namespace "
-    "(`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): 3 for the fixture's 50 clusters.  Meeting 4 means reading the "
-    "archiver less often (the PITR window's end then lags as much) or the p99 every 20 s: a product choice, left "
-    "to the issue.",
+    "prom_queries": "the p99 poll is one request every 20 s (the instant query, or every 4th poll the range query "
+    "whose last point is the value): 3 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`) "
+    "are one query a minute per 50 clusters of a namespace (`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): one for "
+    "the fixture's 50 clusters.  More than that is a namespace with more than 50 clusters or a poll set faster.",
     "modal": "planning the abort is one GET (a few ms); on this branch the modal is composed once the plan is in, "
     "so its first text is the prompt (95 ms): Textual composing, styling and painting it over the dashboard.  The "
     "modal up at the keystroke, filled in as the plan and the pre-checks arrive, is the UI side's change "

@@ -737,7 +737,7 @@ class LatencyFeed:
 
 ARCHIVER_SECONDS = 60.0  # the archiver metrics are read this often (CNPG's exporter is scraped every 30-60 s)
 ARCHIVER_WAIT = 2.0  # ... or sooner while the clusters are not listed yet
-ARCHIVER_BATCH = 20  # clusters per query (one regex of pod names); a namespace with more takes several queries
+ARCHIVER_BATCH = 50  # clusters per query (one regex of pod names, a few KB of URL); a namespace with more takes several
 
 
 class ArchivingFeed:
