@@ -78,7 +78,8 @@ def child_main(config: str, marker_fd: int) -> int:
 
 
 def _hook_modal(mark: Callable[..., None]) -> None:
-    """Report when the confirmation modal has been painted and when its pre-checks arrived (if it exists yet)."""
+    """Report when the confirmation modal has been painted, when its pre-checks arrived and, for a modal up at the
+    keystroke that fills in (``ConfirmScreen.answers_in``), when every answer is in."""
     try:
         from cockpit.screens.confirm import ConfirmScreen
     except ImportError:
@@ -96,6 +97,15 @@ def _hook_modal(mark: Callable[..., None]) -> None:
 
     ConfirmScreen.on_mount = on_mount  # type: ignore[method-assign]
     ConfirmScreen.show_preflight = show_preflight  # type: ignore[method-assign]
+    original_answers = getattr(ConfirmScreen, "answers_in", None)
+    if original_answers is not None:  # a modal that fills in as the answers arrive says when they are all in
+
+        def answers_in(self: Any) -> None:
+            original_answers(self)
+            mark("answers")
+
+        ConfirmScreen.answers_in = answers_in  # type: ignore[attr-defined]
+        mark("answers-hook")
 
 
 if __name__ == "__main__":

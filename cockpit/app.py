@@ -145,7 +145,9 @@ class CockpitApp(App[int]):
                                                                            thread_name_prefix="cockpit-ui"))
         self.push_screen(self.dashboard)
         self._unsubscribe = self.session.subscribe(lambda event: self.post_message(SessionMessage(event)))
-        self.session.start(feeds=self.start_feeds)
+        # the feeds start once the first frame is on the terminal: their client imports, kubeconfig and first lists
+        # would otherwise share the GIL with composing and painting it
+        self.call_after_refresh(self.session.start, feeds=self.start_feeds)
         if self.tick_enabled and self.session.live:
             self.set_interval(1.0, self.dashboard.tick)
         self._install_hangup_guard()

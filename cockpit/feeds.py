@@ -20,12 +20,15 @@ Prometheus for every cluster in view and the CNPG pane's views get :func:`cockpi
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from cockpit.clock import Clock
@@ -73,7 +76,7 @@ class ContextFeeds:
 
     def __init__(self, settings: Any, context: str, kube: Any, *, clock: Clock, emit: Emit, namespace: str,
                  later: Later | None = None, start: Start | None = None,
-                 on_clusters: Callable[[], None] | None = None) -> None:
+                 on_clusters: Callable[[], None] | None = None, memory: SelectorMemory | None = None) -> None:
         from cockpit.sources import kube as k
 
         self.settings = settings
@@ -112,13 +115,20 @@ class ContextFeeds:
         def name_selector(name: str | None) -> str:
             return f"metadata.name={name}" if name else ""
 
+        # The ReplicaSet, pod and AnalysisRun selectors come from the Rollout; the last session's (SelectorMemory)
+        # let those watches list at once, and the Rollout corrects them when it arrives
+        self.memory = memory
+        self._memory_key = f"{context}/{namespace}/{settings.rollout}" if settings.rollout else ""
+        self._remembered = memory.recall(self._memory_key) if memory is not None and self._memory_key else {}
+        known = self._remembered
+
         specs = [
             ("apps", k.APPLICATIONS, settings.argocd_namespace, "", name_selector(settings.app)),
             ("rollouts", k.ROLLOUTS, namespace, "", name_selector(settings.rollout)),
-            ("replicasets", k.REPLICA_SETS, namespace, None, ""),
+            ("replicasets", k.REPLICA_SETS, namespace, known.get("replicasets"), ""),
             # the pods of the rollout's stable and canary ReplicaSets only (by pod hash), never the namespace's
-            ("pods", k.PODS, namespace, None, ""),
-            ("analysisruns", k.ANALYSIS_RUNS, namespace, None, ""),
+            ("pods", k.PODS, namespace, known.get("pods"), ""),
+            ("analysisruns", k.ANALYSIS_RUNS, namespace, known.get("analysisruns"), ""),
             # every cluster of the namespace: the pane picks one, and a PITR run's recovery Cluster must be seen
             ("clusters", k.CNPG_CLUSTERS, self.cnpg_namespace, "", ""),
             ("objectstores", k.OBJECT_STORES, self.cnpg_namespace, "", ""),
@@ -141,6 +151,7 @@ class ContextFeeds:
                 on_change=self._changed(track),
                 on_state=self._state(track),
                 on_missing=self._missing,
+                transform=compact_backup if track == "backups" else None,
             )
 
     # -- discovery -------------------------------------------------------------------------------------------
@@ -452,7 +463,19 @@ class ContextFeeds:
             # the pod hash only: the Rollouts CLI matches runs by ownerReference + this label, and controllers
             # before v1.6 never put the Rollout's selector labels on AnalysisRuns (analysisrun_info.go)
             self.watches["analysisruns"].set_label_selector(f"rollouts-pod-template-hash={view.canary_hash}")
+        if view.name == self.settings.rollout:
+            self._remember()
         self._recompute_analysis()
+
+    def _remember(self) -> None:
+        """Keep the selectors the Rollout gave for the next session (written only when they changed)."""
+        if self.memory is None or not self._memory_key:
+            return
+        selectors = {track: self.watches[track].label_selector for track in SelectorMemory.TRACKS}
+        kept = {track: value for track, value in selectors.items() if value}
+        if kept != self._remembered:
+            self._remembered = kept
+            self.memory.remember(self._memory_key, kept)
 
     def _recompute_analysis(self) -> None:
         snap = self._pane_analysis()
@@ -523,9 +546,75 @@ class ContextFeeds:
             watch.stop()
 
 
+class SelectorMemory:
+    """The label selectors a Rollout gave its ReplicaSet, pod and AnalysisRun watches, kept between sessions.
+
+    Those watches cannot know their selector before the Rollout is read (its labels, its pod hashes); with the
+    last session's, they list at the same moment as the Rollout instead of after it.  When the Rollout arrives its
+    selectors replace the remembered ones (a changed selector restarts the watch with a fresh list), and the panes
+    filter by owner and pod hash whatever was listed.  One small JSON file (``selectors.json`` in the state
+    directory, 0600), at most :data:`KEEP` targets, written in the watch thread, only when a selector changed."""
+
+    TRACKS = ("replicasets", "pods", "analysisruns")
+    KEEP = 50
+    _SELECTOR = re.compile(r"[A-Za-z0-9_./=!,() -]{1,1024}")
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def recall(self, key: str) -> dict[str, str]:
+        """The selectors remembered for ``key`` (only well-formed ones); {} when none."""
+        entry = self._read().get(key)
+        if not isinstance(entry, dict):
+            return {}
+        return {track: value for track, value in entry.items()
+                if track in self.TRACKS and isinstance(value, str) and self._SELECTOR.fullmatch(value)}
+
+    def remember(self, key: str, selectors: dict[str, str]) -> None:
+        """Keep ``selectors`` for ``key`` (the most recent :data:`KEEP` keys); a failure to write is ignored."""
+        with self._lock:
+            data = self._read()
+            data.pop(key, None)
+            data[key] = dict(selectors)
+            data = dict(list(data.items())[-self.KEEP:])
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
+                fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(data, out)
+                os.replace(scratch, self.path)
+            except OSError:
+                pass
+
+
 def _ns_name(obj: dict[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+PARSED = "cockpit.parsed"  # the key of a compacted object's parsed row (never a Kubernetes field name)
+
+
+def compact_backup(obj: dict[str, Any]) -> dict[str, Any]:
+    """What the Backup watch keeps of a Backup: its parsed row and the metadata that identifies it.
+
+    A cluster keeps thousands of backups; their raw objects (34 MiB for the bench's 10 000 lean ones, several times
+    that with a real Velero's managedFields and spec) were kept only to be parsed again.  The row is parsed once
+    per object the watch receives, in the watch thread, as before."""
+    from cockpit.sources.velero import parse_backup
+
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return {"metadata": {key: meta[key] for key in ("name", "namespace", "resourceVersion") if key in meta},
+            PARSED: parse_backup(obj)}
 
 
 class ParsedBackups:
@@ -558,7 +647,7 @@ class ParsedBackups:
             if version and cached is not None and cached[1] == version:  # a relist: a new dict, the same object
                 parsed[key] = (obj, version, cached[2])
                 continue
-            backup = parse_backup(obj)
+            backup = obj.get(PARSED) if isinstance(obj, dict) and PARSED in obj else parse_backup(obj)
             # parse_velero's order: newest first by start (else creation) time, then name
             order = ((backup.started_at or backup.created_at or _EPOCH), backup.name, key)
             parsed[key] = (obj, version, (order, backup))
@@ -648,7 +737,7 @@ class LatencyFeed:
 
 ARCHIVER_SECONDS = 60.0  # the archiver metrics are read this often (CNPG's exporter is scraped every 30-60 s)
 ARCHIVER_WAIT = 2.0  # ... or sooner while the clusters are not listed yet
-ARCHIVER_BATCH = 20  # clusters per query (one regex of pod names); a namespace with more takes several queries
+ARCHIVER_BATCH = 50  # clusters per query (one regex of pod names, a few KB of URL); a namespace with more takes several
 
 
 class ArchivingFeed:

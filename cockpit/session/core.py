@@ -43,6 +43,9 @@ log = logging.getLogger("cockpit.session")
 
 RUN_POLL_SECONDS = 2.0  # a waiting runbook step looks at its facts again this often (and on every change)
 EVIDENCE_DEBOUNCE = 0.5  # changes come in bursts: one evidence gather per burst
+# The first gather (git, the flag provider, S3, access reviews) waits until no pane of the context is loading any
+# more, or this long: at start-up both read at once, and the panes are what the person reads first.
+EVIDENCE_FIRST_WAIT = 3.0
 KUBE_PANES = tuple(p for p in PANES if p != "latency")
 
 
@@ -65,6 +68,15 @@ class DecisionView:
     forecasts: Any = None  # runbook id -> cockpit.forecast.Forecast (past drills and incidents)
 
 
+def selector_memory() -> Any:
+    """Where the ReplicaSet/pod/AnalysisRun selectors are kept between sessions (cockpit.feeds.SelectorMemory)."""
+    from platformdirs import user_state_path
+
+    from cockpit.feeds import SelectorMemory
+
+    return SelectorMemory(user_state_path("cockpit", appauthor=False) / "selectors.json")
+
+
 class ContextState:
     """One context's live parts (internal to the session)."""
 
@@ -82,6 +94,7 @@ class ContextState:
         self.problems: tuple[str, ...] = ("gathering evidence…",)
         self.answers: dict[str, str] = {}
         self.full_gather = False  # the next gather may read the Kubernetes API (a change, not the minute tick)
+        self.panes_loaded = threading.Event()  # no pane is loading any more (or EVIDENCE_FIRST_WAIT passed)
         self.last_decision_key: Any = None
         self.leaf_premortem: tuple[str, Any] = ("", None)  # (the leaf's runbook, its pre-mortem)
 
@@ -213,7 +226,7 @@ class Session:
 
         feeds = ContextFeeds(self.settings, target.name, kube, clock=self.clock, emit=self._feed_snapshot,
                              namespace=target.namespace, later=self.scheduler.later, start=start,
-                             on_clusters=lambda: self._archiving_soon(state))
+                             on_clusters=lambda: self._archiving_soon(state), memory=selector_memory())
         # discovery first: the watch of an API this cluster does not serve is parked (its pane says so) and never
         # sends a request until discovery sees the API (a CRD watch or a 404 elsewhere makes it look again)
         feeds.discover()
@@ -316,6 +329,10 @@ class Session:
             self.recorder.snapshot(snap, now.timestamp())
         self.emit(PaneChanged(snap.context, snap.pane))
         if self.live:
+            state = self.contexts.get(snap.context)
+            if state is not None and not state.panes_loaded.is_set() and not any(
+                    self.store.entry(snap.context, pane).state is FeedState.LOADING for pane in PANES):
+                self._panes_loaded(snap.context)
             if snap.pane in ("argocd", "rollout"):
                 self.evidence_soon(snap.context)
             if snap.pane == "latency":
@@ -344,7 +361,17 @@ class Session:
             return
         if not periodic:
             state.full_gather = True
+        if not state.panes_loaded.is_set():  # the first gather waits for the panes (EVIDENCE_FIRST_WAIT at most)
+            self.scheduler.later(f"evidence-first:{context}", EVIDENCE_FIRST_WAIT, lambda: self._panes_loaded(context))
+            return
         self.scheduler.later(f"evidence:{context}", EVIDENCE_DEBOUNCE, lambda: self._gather(context))
+
+    def _panes_loaded(self, context: str) -> None:
+        state = self.contexts.get(context)
+        if state is None or state.panes_loaded.is_set():
+            return
+        state.panes_loaded.set()
+        self.evidence_soon(context)
 
     def evidence_pending(self, context: str) -> bool:
         return self.scheduler.pending(f"evidence:{context}")

@@ -59,7 +59,10 @@ def fetch_flag(
 
 
 def _get(url: str, headers: dict[str, str], timeout: float) -> bytes:
-    import requests
+    from cockpit.sources import IMPORT_LOCK
+
+    with IMPORT_LOCK:
+        import requests
 
     session = requests.Session()
     adapter = limits.bounded_adapter(limit=MAX_BODY_BYTES, what=f"the flag provider at {url}", seconds=timeout,

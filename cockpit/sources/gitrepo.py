@@ -106,7 +106,10 @@ class ChangeReport:
 @contextmanager
 def _open(repo_path: str) -> Iterator[Any]:
     """A short-lived ``Repo``, closed on the way out (its cat-file helpers too)."""
-    import git
+    from cockpit.sources import IMPORT_LOCK
+
+    with IMPORT_LOCK:
+        import git
 
     try:
         repo = git.Repo(os.fspath(repo_path))
@@ -122,9 +125,10 @@ def _open(repo_path: str) -> Iterator[Any]:
 
 def _run(repo: Any, *args: str, timeout: float) -> bytes:
     """One git command in ``repo``, killed after ``timeout`` seconds; stdout as bytes."""
-    import git
+    from cockpit.sources import IMPORT_LOCK, limits
 
-    from cockpit.sources import limits
+    with IMPORT_LOCK:
+        import git
 
     command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args]
     deadline = limits.current()  # a caller's total budget (planning) or cancel: no git command outlives it

@@ -1,7 +1,7 @@
 """Kubernetes transport: one ApiClient per context, list+watch with resume, 410 relist and capped backoff.
 
-Everything here blocks and runs in worker threads.  The official ``kubernetes`` client is imported lazily: it costs
-≈0.17 s, which we keep off the path to the first frame.
+Everything here blocks and runs in worker threads.  The official ``kubernetes`` client is imported lazily and only in
+part (:mod:`cockpit.sources.kubeimport`: its configuration, ApiClient and kubeconfig loader, never its ~770 models).
 
 A :class:`ResourceWatch` keeps a local cache of one kind (namespace + selectors) and reports every change through
 callbacks.  It never polls: it lists once, then follows a watch from the list's resourceVersion; when the server
@@ -165,14 +165,13 @@ class KubeContext:
     def from_kubeconfig(cls, path: Path, name: str) -> "KubeContext":
         """The context's client.  Exec credential plugins run now (bounded: ``kubeauth.PLUGIN_SECONDS``); one
         that fails or hangs is a ConfigError with its cleaned, redacted stderr."""
-        from kubernetes import client
-        from kubernetes.config.config_exception import ConfigException
-
-        from cockpit.sources import kubeauth
+        from cockpit.sources import kubeauth, kubeimport
         from cockpit.textsafe import clean
 
+        kubernetes = kubeimport.load()
+        ConfigException = kubernetes.ConfigException  # noqa: N806 - the client's class
         data = read_kubeconfig(path)
-        cfg = client.Configuration()
+        cfg = kubernetes.Configuration()
         try:
             kubeauth.load(path, name, cfg)
         except SourceError as err:
@@ -186,7 +185,7 @@ class KubeContext:
         # every watch holds a connection for its whole stream (a dozen per context), and requests need more: the
         # client's default (5 per CPU) would discard and reopen connections all the time on a small bastion
         cfg.connection_pool_maxsize = max(int(cfg.connection_pool_maxsize or 0), POOL_SIZE)
-        api_client = client.ApiClient(configuration=cfg)
+        api_client = kubernetes.ApiClient(configuration=cfg)
         bound_pool_manager(api_client.rest_client.pool_manager)
         user, namespace = "", None
         for entry in data.get("contexts") or []:
@@ -277,11 +276,13 @@ class KubeContext:
         label_selector: str = "",
         field_selector: str = "",
         on_dropped: Callable[[int, str], None] | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """Every object of ``resource`` (in pages), and the list's resourceVersion.
 
         Bounded by ``LIST_SECONDS`` in all, ``MAX_LIST_BYTES`` and ``MAX_LIST_ITEMS``.  Items of another kind are
-        dropped; ``on_dropped(count, what they were)`` hears of them (else they are counted in ``dropped``)."""
+        dropped; ``on_dropped(count, what they were)`` hears of them (else they are counted in ``dropped``).
+        ``transform`` is applied to each kept item page by page (a list of thousands is never all raw at once)."""
         where = f" in {namespace}" if resource.namespaced and namespace else ""
         what = f"list of {resource.full_name}{where}"
         items: list[dict[str, Any]] = []
@@ -331,7 +332,7 @@ class KubeContext:
                 if len(kept) != len(page):
                     strays = [item for item in page if not kind_matches(item, resource)]
                     self._dropped(resource, strays, on_dropped)
-                items.extend(kept)
+                items.extend(kept if transform is None else [transform(item) for item in kept])
                 if len(items) > limits.MAX_LIST_ITEMS:
                     raise SourceError(ErrorKind.TOO_LARGE, f"{what} has more than {limits.MAX_LIST_ITEMS} "
                                                            "objects: not read")
@@ -410,9 +411,9 @@ def map_error(err: Exception, *, method: str = "GET", path: str = "", server: st
     """A library exception as a SourceError with the reason in words (no tokens, no tracebacks)."""
     if isinstance(err, SourceError):
         return err
-    from kubernetes.client.exceptions import ApiException
+    from cockpit.sources.kubeimport import load
 
-    if isinstance(err, ApiException):
+    if isinstance(err, load().ApiException):
         status = int(err.status or 0)
         detail = _status_message(err.body)
         reason = _REASONS.get(status, err.reason or "error")
@@ -623,6 +624,10 @@ class ResourceWatch:
     ``on_change(items)`` gets the full cache (dicts keyed by namespace/name) after every change;
     ``on_state(state)`` gets transitions.  Both are called from the watch thread.
 
+    ``transform(obj)``, when given, is what the cache keeps of each object (client-go's informer transform): a
+    watch over thousands of objects can keep only what its pane reads.  It must keep ``metadata.name``,
+    ``metadata.namespace`` and ``metadata.resourceVersion``.
+
     Objects the server sends whose ``kind``/``apiVersion`` is not the resource's are dropped and counted in
     ``dropped``; the first one makes ``on_state`` hear a state whose ``note`` says so (and later states keep it).
 
@@ -645,8 +650,10 @@ class ResourceWatch:
         watch_seconds: int | None = None,
         backoff: Backoff | None = None,
         on_missing: Callable[[SourceError], None] | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.ctx = ctx
+        self.transform = transform
         self.resource = resource
         self.namespace = namespace
         self._label_selector = label_selector  # None = not known yet: wait
@@ -785,6 +792,7 @@ class ResourceWatch:
                         items, resource_version = self.ctx.list(
                             self.resource, self.namespace, label_selector=selector,
                             field_selector=self.field_selector, on_dropped=self._drop,
+                            transform=self.transform,
                         )
                         self.cache = {_key(item): item for item in items}
                         synced = True
@@ -897,7 +905,7 @@ class ResourceWatch:
                     if kind == "DELETED":
                         self.cache.pop(key, None)
                     elif kind in ("ADDED", "MODIFIED"):
-                        self.cache[key] = obj
+                        self.cache[key] = obj if self.transform is None else self.transform(obj)
                     else:
                         continue
                     self.on_change(dict(self.cache))

@@ -75,12 +75,12 @@ def load(path: Path, context: str, configuration: Any) -> None:
 
     Raises the client's ``ConfigException`` for a kubeconfig it refuses and ``SourceError`` for a plugin that
     fails, hangs or cannot be started."""
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KubeConfigMerger
+    from cockpit.sources.kubeimport import load
 
-    merged = KubeConfigMerger(str(path))
+    kubernetes = load()
+    merged = kubernetes.kube_config.KubeConfigMerger(str(path))
     if merged.config is None:
-        raise ConfigException("Invalid kube-config file. No configuration found.")
+        raise kubernetes.ConfigException("Invalid kube-config file. No configuration found.")
     loader = _loader_class()(config_dict=merged.config, config_base_path=None, active_context=context)
     loader.load_and_set(configuration)
 
@@ -91,7 +91,9 @@ _LOADER: type | None = None
 def _loader_class() -> type:
     global _LOADER
     if _LOADER is None:
-        from kubernetes.config import kube_config
+        from cockpit.sources.kubeimport import load
+
+        kube_config = load().kube_config
 
         class _Loader(kube_config.KubeConfigLoader):  # type: ignore[misc]
             """The official loader with the exec step replaced (see the module docstring)."""
@@ -167,13 +169,13 @@ def run_exec_plugin(exec_config: Any, base_path: str | None, cluster: Any, *,
                     known_secrets: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run one exec credential plugin as the official client would, but off the terminal and bounded; return
     the ExecCredential's ``status``.  ``exec_config`` and ``cluster`` are the client's ConfigNodes."""
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.exec_provider import ExecProvider
+    from cockpit.sources.kubeimport import load
 
+    kubernetes = load()
     name = plugin_name(exec_config)
     try:
-        provider = ExecProvider(exec_config, base_path, cluster)
-    except ConfigException as err:
+        provider = kubernetes.ExecProvider(exec_config, base_path, cluster)
+    except kubernetes.ConfigException as err:
         raise SourceError(ErrorKind.CONFIG, f"credential plugin {name}: {config_words(str(err))}") from None
     except (KeyError, TypeError, AttributeError):
         raise SourceError(ErrorKind.CONFIG, f"credential plugin {name}: malformed exec section") from None

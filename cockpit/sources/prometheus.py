@@ -16,10 +16,10 @@ Why the details are what they are:
   ``Retry`` that retries a refused connection once but never a read: a server that does not
   answer in ``timeout`` seconds will not answer a second time either, and retrying would double
   the wait before the pane says TIMEOUT.
-* Query budget: with the default 15 s poll, an instant + range query per fetch would be 8 requests
+* Query budget: with the default 20 s poll, an instant + range query per fetch would be 6 requests
   a minute.  ``range_every=4`` sends the range query on every 4th fetch only, takes that fetch's
-  value from its last point, and reuses the series in between: 3 instant + 1 range = 4 requests
-  a minute.  The value is always fresh; the trend may lag by up to ``(range_every - 1) * poll``
+  value from its last point, and reuses the series in between: 3 requests a minute, which leaves
+  one a minute for the CNPG pane's WAL archiver metrics (4 a minute in all).  The value is always fresh; the trend may lag by up to ``(range_every - 1) * poll``
   seconds.
 * Results: NaN (``histogram_quantile`` over zero traffic) means "no data": the value becomes
   None and NaN points are dropped from the series.  ``+Inf`` (the quantile fell in the ``+Inf``
@@ -162,10 +162,13 @@ class PrometheusSource:
         """Build the ``PrometheusConnect`` client once (imports the library on first use)."""
         with self._lock:
             if self._client is None:
+                from cockpit.sources import IMPORT_LOCK
+
                 try:
-                    import requests
-                    from prometheus_api_client import PrometheusConnect
-                    from urllib3.util.retry import Retry
+                    with IMPORT_LOCK:
+                        import requests
+                        from prometheus_api_client import PrometheusConnect
+                        from urllib3.util.retry import Retry
                 except ImportError as err:  # pragma: no cover - a broken install
                     raise SourceError(ErrorKind.CONFIG, f"prometheus-api-client is not installed ({err.name})") from err
                 retry = Retry(total=1, read=False, backoff_factor=0)
@@ -225,7 +228,7 @@ class PrometheusSource:
             )
             series, count = self._parse(_range_points, ranged)
             # The window is a whole number of steps, so the range's last point is evaluated at ``now`` exactly:
-            # it is the instant value, and this fetch needs no second request (4 queries a minute at 15 s).
+            # it is the instant value, and this fetch needs no second request (3 queries a minute at 20 s).
             # (the client sends whole seconds, so "at now" means within a second of it; otherwise ask for now)
             if series and abs(series[-1][0] - now.timestamp()) <= 1.0:
                 value, have_value = series[-1][1], True

@@ -92,8 +92,11 @@ class S3Source:
         read_timeout: float = 10,
         max_attempts: int = 2,
     ) -> None:
-        import boto3
-        from botocore.config import Config
+        from cockpit.sources import IMPORT_LOCK
+
+        with IMPORT_LOCK:
+            import boto3
+            from botocore.config import Config
 
         style = addressing_style or ("path" if endpoint_url else "auto")
         config = Config(

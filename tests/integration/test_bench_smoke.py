@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"first_frame", "populated", "floor", "kubectl", "populated_vs_floor", "populated_vs_kubectl", "kube_polling",
-        "kube_polling_absent", "prom_queries", "modal", "confirm", "pane_update", "rss", "replay_open", "replay_seek"}
+        "kube_polling_absent", "prom_queries", "modal", "confirm", "pane_update", "rss", "rss_growth", "replay_open",
+        "replay_seek", "terminal_bytes"}
 
 
 def test_quick_bench_writes_the_table_and_the_json(tmp_path: Path) -> None:

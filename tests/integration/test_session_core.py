@@ -104,3 +104,64 @@ def test_promote_warns_when_the_analysis_fails_and_p99_is_over_the_slo(session) 
     assert any("over the 500 ms SLO" in w for w in warnings), warnings
     abort = session.plan_rollout_verb(DEMO_CONTEXT, "abort")
     assert not any("analysis is not passing" in w for w in session.warnings(DEMO_CONTEXT, abort))
+
+
+def test_the_first_evidence_gather_waits_for_the_panes(session, monkeypatch) -> None:
+    """At start-up the panes' lists and the evidence (git, the flag provider, S3, access reviews) would share the
+    GIL; the first gather waits until no pane is loading (or EVIDENCE_FIRST_WAIT), later ones only debounce."""
+    import cockpit.session.core as core
+    from cockpit.models import PANES, FeedStatus, PaneSnapshot
+
+    monkeypatch.setattr(core, "EVIDENCE_FIRST_WAIT", 3600.0)
+    session.evidence_soon(DEMO_CONTEXT)
+    assert session.scheduler.pending(f"evidence-first:{DEMO_CONTEXT}") and not session.evidence_pending(DEMO_CONTEXT)
+    for pane in PANES[:-1]:
+        session.put(PaneSnapshot(pane, DEMO_CONTEXT, None, FeedStatus(FeedState.OK)))
+    assert not session.evidence_pending(DEMO_CONTEXT)  # one pane still loading
+    session.put(PaneSnapshot(PANES[-1], DEMO_CONTEXT, None, FeedStatus(FeedState.ERROR, error="forbidden")))
+    assert session.evidence_pending(DEMO_CONTEXT)  # an error is an answer too: nothing is loading any more
+
+
+def test_replicaset_pod_and_analysisrun_watches_list_without_waiting_for_the_rollout(tmp_path: Path) -> None:
+    """Their selectors come from the Rollout (labels, pod hashes).  A first session keeps them (selectors.json in
+    the state directory); the next one lists ReplicaSets, pods and AnalysisRuns at once, while the Rollout's own
+    list is still unanswered (held by the emulator), and the Rollout then confirms them."""
+    from cockpit.feeds import SelectorMemory
+
+    platform = DemoPlatform("rollouts-abort", workdir=tmp_path / "demo", timing=Timing.fast()).start()
+    kube = platform.kube
+    try:
+        settings = demo_settings(build_settings({}), platform)
+        first = open_session(settings, connect(settings), audit_path=str(tmp_path / "audit.jsonl"))
+        first.start()
+        try:
+            wait_for("the analysis pane", lambda: first.store.entry(DEMO_CONTEXT, "analysis").state is FeedState.OK)
+        finally:
+            first.stop()
+        from cockpit.session.core import selector_memory
+
+        memory = selector_memory()
+        remembered = memory.recall(f"{DEMO_CONTEXT}/{settings.namespace}/{settings.rollout}")
+        assert set(remembered) == set(SelectorMemory.TRACKS) and "rollouts-pod-template-hash" in remembered["pods"]
+
+        kube.clear_requests()
+        kube.faults.set("hang", match="/rollouts?")  # the Rollout's list (not its watch, not other kinds) hangs
+        second = open_session(settings, connect(settings), audit_path=str(tmp_path / "audit.jsonl"))
+        second.start()
+        try:
+            def listed(plural: str) -> list:
+                with kube._requests_lock:
+                    return [r for r in kube.requests if r.path.endswith(f"/{plural}") and not r.watch]
+
+            wait_for("the three lists", lambda: all(listed(p) for p in ("replicasets", "pods", "analysisruns")))
+            assert listed("rollouts") and all(r.status == 0 for r in listed("rollouts"))  # still unanswered
+            for plural, track in (("replicasets", "replicasets"), ("pods", "pods"), ("analysisruns", "analysisruns")):
+                assert listed(plural)[0].query.get("labelSelector") == remembered[track]
+            kube.faults.clear()
+            wait_for("the analysis pane", lambda: second.store.entry(DEMO_CONTEXT, "analysis").state is FeedState.OK)
+            assert second.store.current(DEMO_CONTEXT, "rollout") is not None
+        finally:
+            kube.faults.clear()
+            second.stop()
+    finally:
+        platform.stop()

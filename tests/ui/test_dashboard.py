@@ -108,7 +108,8 @@ async def test_no_names_given_the_panes_list_and_pick(platform):
         dash = lambda: app.dashboard.active()  # noqa: E731
         await wait_for(pilot, lambda: pane_states(app)["argocd"] is FeedState.PICK, what="the Argo CD list")
         assert dash().pane("argocd").snapshot.status.choices == ("bookstore-catalog-us-east",)
-        assert pane_states(app)["rollout"] is FeedState.PICK
+        # the Rollout list arrives on its own watch: not necessarily with the Application's
+        await wait_for(pilot, lambda: pane_states(app)["rollout"] is FeedState.PICK, what="the Rollout list")
         await pilot.press("1", "enter")
         await wait_for(pilot, lambda: pane_states(app)["argocd"] is FeedState.OK, what="the picked app")
         assert dash().pane("argocd").snapshot.data.name == "bookstore-catalog-us-east"

@@ -46,7 +46,7 @@ def test_defaults():
     settings = build_settings({})
     assert settings.argocd_namespace == "argocd"
     assert settings.velero_namespace == "velero"
-    assert settings.prometheus_interval == 15.0
+    assert settings.prometheus_interval == 20.0
     assert 'service="catalog"' in settings.effective_promql()
     assert settings.effective_promql().startswith("histogram_quantile(0.99")
 

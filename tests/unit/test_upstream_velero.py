@@ -130,3 +130,26 @@ def test_storage_location_unavailable_is_shown() -> None:
     text = render(VeleroPane(6), view, width=120, now=datetime(2026, 5, 20, 15, tzinfo=timezone.utc))
     assert "storage location default Unavailable" in text and "NoSuchBucket" in text
     assert "1 BSL✗" in text.splitlines()[-1]
+
+
+def test_the_backup_watch_keeps_the_parsed_row_not_the_raw_object() -> None:
+    """The Backup watch's transform (``feeds.compact_backup``) keeps what identifies a Backup and its parsed row;
+    the pane's rows, built from compacted objects, are the full parse's, in its order (upstream examples, a
+    hostile object, one without a resourceVersion)."""
+    from cockpit.feeds import PARSED, ParsedBackups, compact_backup
+
+    upstream = [case["object"] for case in DATA["backups"]]
+    objects = [{**obj, "metadata": {**obj["metadata"], "name": f"{obj['metadata']['name']}-{index}"}}
+               for index, obj in enumerate(upstream)] + [
+        {"metadata": {"name": "junk-spec", "namespace": "velero", "resourceVersion": "9"}, "spec": "junk",
+         "status": {"phase": ["not", "text"]}},
+        {"metadata": {"name": "no-version", "namespace": "velero"}, "status": {"phase": "Failed"}},
+        {"metadata": "junk"},
+    ]
+    items = {f"velero/{index}": obj for index, obj in enumerate(objects)}
+    compacted = {key: compact_backup(obj) for key, obj in items.items()}
+    for key, obj in items.items():
+        kept = compacted[key]
+        assert kept[PARSED] == parse_backup(obj)
+        assert set(kept) == {"metadata", PARSED} and set(kept["metadata"]) <= {"name", "namespace", "resourceVersion"}
+    assert ParsedBackups().newest_first(compacted) == parse_velero(objects, []).backups
