@@ -84,8 +84,13 @@ def _hook_modal(mark: Callable[..., None]) -> None:
         from cockpit.screens.confirm import ConfirmScreen
     except ImportError:
         return
+    original_shown = getattr(ConfirmScreen, "shown", None)
     original_mount = ConfirmScreen.on_mount
     original_preflight = ConfirmScreen.show_preflight
+
+    def shown(self: Any) -> None:  # a modal built ahead is mounted before the key: "shown" is when it is put up
+        original_shown(self)
+        self.app.call_after_refresh(lambda: mark("modal"))
 
     def on_mount(self: Any) -> None:
         original_mount(self)
@@ -95,7 +100,10 @@ def _hook_modal(mark: Callable[..., None]) -> None:
         original_preflight(self, preflight)
         mark("preflight")
 
-    ConfirmScreen.on_mount = on_mount  # type: ignore[method-assign]
+    if original_shown is not None:
+        ConfirmScreen.shown = shown  # type: ignore[method-assign]
+    else:
+        ConfirmScreen.on_mount = on_mount  # type: ignore[method-assign]
     ConfirmScreen.show_preflight = show_preflight  # type: ignore[method-assign]
     original_answers = getattr(ConfirmScreen, "answers_in", None)
     if original_answers is not None:  # a modal that fills in as the answers arrive says when they are all in

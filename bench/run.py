@@ -38,6 +38,8 @@ short windows so CI can prove the command works in well under a minute; its numb
 
 from __future__ import annotations
 
+import codecs
+
 import argparse
 import json
 import os
@@ -250,6 +252,12 @@ class Launch:
         self._expect: tuple[bytes, ...] = ()  # texts awaited on the terminal (see expect())
         self._expect_buffer = bytearray()
         self._expect_times: dict[bytes, float] = {}  # when each awaited text first appeared
+        # what is on the screen: the cockpit sends only the cells that changed ("1000 backups" -> "1001 backups"
+        # sends "1001"), so an awaited text is looked for on the screen as well as in the stream
+        from bench.terminal import Screen
+
+        self._screen = Screen(size[0], size[1])
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def start(self) -> Launch:
         import fcntl
@@ -301,12 +309,14 @@ class Launch:
                     with self._cond:
                         self.first_frame = now
                         self._cond.notify_all()
+            self._screen.feed(self._decoder.decode(data))
             with self._cond:
                 if len(self._expect_times) < len(self._expect):
                     self._expect_buffer += data
                     shown = _ANSI.sub(b"", bytes(self._expect_buffer))
                     for text in self._expect:
-                        if text not in self._expect_times and text in shown:
+                        if text not in self._expect_times and (
+                                text in shown or self._screen.shows(text.decode("utf-8", "replace"))):
                             self._expect_times[text] = now
                             self._cond.notify_all()
             self._tail += data
