@@ -243,7 +243,16 @@ class ConfirmScreen(OnceModal["str | None"]):
         if planned.read_only:
             self.pending.clear()  # nothing will be sent: nothing to wait for
             self._close_only()
+        elif self.destructive:
+            self.call_after_refresh(self._focus_typed)
         self._update_confirm()
+
+    def _focus_typed(self) -> None:
+        """A destructive write is confirmed by typing its name: the cursor goes to that field (a stray Enter in
+        it sends nothing until the name is right), unless the person has moved the focus from Cancel already."""
+        typed = next(iter(self.query("#typed")), None)
+        if typed is not None and (self.focused is None or self.focused.id == "cancel"):
+            typed.focus()
 
     def show_premortem(self, premortem: Any, *, planned: Any = None) -> None:
         """The pre-mortem's verdict (None: this write needs none); a RISKY/UNSAFE one asks for a reason.

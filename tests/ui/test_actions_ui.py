@@ -117,10 +117,12 @@ async def test_destructive_action_needs_the_typed_name(platform, tmp_path):
         assert modal.destructive and modal.planned.confirm_word
         await wait_for(pilot, lambda: modal.preflight is not None, what="the pre-checks")
         platform.kube.clear_requests()
-        await pilot.press("y")
+        typed = modal.query_one("#typed")
+        assert modal.focused is typed  # the cursor waits in the name field
+        await pilot.press("y")  # a y is just a letter of the name here: nothing is sent
         await pilot.pause(0.2)
-        assert app.screen is modal and real_writes(platform) == []
-        modal.query_one("#typed").focus()
+        assert app.screen is modal and real_writes(platform) == [] and typed.value == "y"
+        typed.value = ""
         await pilot.press(*modal.planned.confirm_word[:-1])
         assert modal.query_one("#confirm").disabled
         await pilot.press(modal.planned.confirm_word[-1], "enter")

@@ -41,13 +41,15 @@ async def _confirm(pilot, app) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#confirm"),
                    timeout=20, what="the confirmation")
     modal = app.screen
-    if modal.destructive:
-        modal.query_one("#typed", Input).value = modal.planned.confirm_word
+    await wait_for(pilot, lambda: modal.planned is not None, timeout=20, what="the plan in the modal")
+    if modal.destructive:  # the cursor is in the name field: the person just types it, then Enter
+        await wait_for(pilot, lambda: isinstance(modal.focused, Input) and modal.focused.id == "typed",
+                       what="the focus in the name field")
+        await wait_for(pilot, lambda: not modal.query("#confirm") or modal.ready, timeout=20, what="the answers")
+        await pilot.press(*modal.planned.confirm_word, "enter")
+        return await wait_for(pilot, lambda: app.screen is app.dashboard, what="back on the dashboard")
     await wait_for(pilot, lambda: not modal.query_one("#confirm").disabled, timeout=20, what="the pre-checks")
-    if modal.destructive:
-        await pilot.click("#confirm")
-    else:
-        await pilot.press("y")
+    await pilot.press("y")
     await wait_for(pilot, lambda: app.screen is app.dashboard, what="back on the dashboard")
 
 
@@ -149,3 +151,25 @@ async def test_the_recommended_leaf_carries_the_premortem_verdict(argocd_platfor
         assert " RISKY " in leaf  # auto-sync is on: it would fight the rollback
         assert "pre-mortem  RISKY" in text(panel.query_one("#recommendation").render())
         assert scenario.APP_NAME  # the scenario's app is the one assessed
+
+
+async def test_a_running_runbook_shows_its_elapsed_time_against_the_forecast(platform, tmp_path):
+    """With past drills of the runbook the line compares with their p50/p90; without, it says there are none."""
+    from cockpit.forecast import Forecast, Sample
+    from cockpit.screens.runbook import RunbookScreen
+
+    app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"), tick=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        context = app.targets[0].name
+        # the drills below stand in for what the files would give: after the session's own read at start
+        await wait_for(pilot, lambda: not app.session.scheduler.pending("forecasts"), what="the forecast read")
+        await pilot.pause(0.2)
+        samples = (Sample("drill", "data-rollback-postgres-pitr", 600.0, None, "a.md"),)
+        app.session.forecasts = {"data-rollback-postgres-pitr": Forecast("data-rollback-postgres-pitr", samples,
+                                                                        600.0, 600.0)}
+        app.dashboard.open_runbook(context, "data-rollback-postgres-pitr", "PITR")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunbookScreen), what="the runbook")
+        line = app.screen.query_one("#elapsed")
+        await wait_for(pilot, lambda: "elapsed" in getattr(line, "_shown", ""), what="the elapsed line")
+        assert "within the p50 (p50 10m, p90 10m; 1 drill)" in line._shown
