@@ -69,38 +69,40 @@ LIMITS: dict[str, str] = {
     "the session (about 0.1 s together, before `App.run`), and composing, styling and painting six panes, the "
     "decision tree and the footer (0.2-0.3 s).  Nothing of the backends runs before the first frame: the feeds "
     "start after it, and their client imports are partial (`cockpit.sources.kubeimport`).",
-    "populated_vs_floor": "from the first request the panes take 0.61-0.74 s against a floor of 0.23 s: the "
+    "populated_vs_floor": "from the first request the panes take about 0.7 s against a floor of 0.24 s: the "
     "every-Backup list's 10 000 objects are decoded (about 0.12 s) and parsed to rows (about 0.12 s) while the other "
     "eleven watches list, the Prometheus client is imported and queried and the UI paints each pane as it fills, "
     "all under one GIL, with the emulator serialising the list in the benchmark's process on the same two cores "
-    "(recording off changes little: populated 1.26 s against 1.28 s).  (The ReplicaSet, pod and AnalysisRun "
+    "(recording off changes little).  (The ReplicaSet, pod and AnalysisRun "
     "lists no longer wait for the Rollout once a session has known its selectors; the first evidence waits for "
     "the panes.)",
-    "populated_vs_kubectl": "launch → populated (1.28 s) is the first frame (0.43 s), 0.2 s more to the first "
+    "populated_vs_kubectl": "launch → populated (1.39 s) is the first frame (0.50 s), about 0.2 s more to the first "
     "request (the feeds start after the first frame: the partial kubernetes import, the kubeconfig, discovery) and "
-    "the 0.64 s above; 0.3× of this run's kubectl baseline would be 0.72 s.",
+    "the panes' 0.7 s above; 0.3× of this run's kubectl baseline (2.92 s) would be 0.88 s.",
     "prom_queries": "the p99 poll is one request every 20 s (the instant query, or every 4th poll the range query "
     "whose last point is the value): 3 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`) "
     "are one query a minute per 50 clusters of a namespace (`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): one for "
     "the fixture's 50 clusters.  More than that is a namespace with more than 50 clusters or a poll set faster.",
-    "modal": "planning the abort is one GET (a few ms); on this branch the modal is composed once the plan is in, "
-    "so its first text is the prompt (95 ms): Textual composing, styling and painting it over the dashboard.  The "
-    "modal up at the keystroke, filled in as the plan and the pre-checks arrive, is the UI side's change "
-    "(screens/confirm.py, screens/writeflow.py); the bench then measures its first 'planning…' text.",
+    "modal": "the modal is up at the keystroke: a spare ConfirmScreen composed, styled and laid out ahead (a second "
+    "after start and after each write) is prepared and pushed, its first text 'planning the abort of Rollout "
+    "catalog…'.  What remains (about 50 ms) is Textual's screen push and the compositor painting the modal over "
+    "the 200x50 dashboard (the app's own after-refresh callback: 69 ms); the plan arrives in it at about 120 ms.  "
+    "Recording on or off is the same (55 ms), so the rest is Textual's paint of a full-screen layer.",
     "confirm": "179 ms with recording on, 60 ms off (the dry run before merging main measured 59 ms on).  The "
     "request log after `y` shows where: the driver lease is taken first (GET, access review, dry-run, write), and "
     "in a launch that finds the previous launch's Lease the access review (25 ms) and the Lease PUT's dry-run "
     "(185 ms) are 160 ms apart, the rollout PATCH following at 213 ms; a launch that creates the Lease (POST) sends "
     "the PATCH at 60 ms.  The lease and gateway code is outside this branch's changes; the redaction of the "
     "audit records is not it (at most 1 ms each).",
-    "pane_update": "45 ms, of which the pane's own part (show → painted) 31 ms: sampled with py-spy, about 70 % is "
-    "the main thread's screen update for the 10 000-row pane (Textual's compositor cutting and building strips); "
-    "the feed's part is the watch event, the rows re-sorted (`ParsedBackups.newest_first`, about 5 ms) and the "
-    "recorder's delta (about 5 ms).  Repainting only the lines that changed is the UI side's change.",
-    "rss": "a fresh launch peaks at 108-115 MiB (imports about 60 MiB: Textual, the partial kubernetes client, "
-    "requests/urllib3, prometheus-api-client; the Backup watch keeps parsed rows only, the raw objects were 34 MiB); "
-    "the 121 MiB is the long session's plateau (118.7 MiB after its warm-up, 121.1 at the end): the allocator keeps "
-    "the arenas of 2 235 backups parsed and dropped and of the recorder's keyframes (5.9 MiB transient each).",
+    "pane_update": "39 ms, of which the pane's own part (show → painted) 23.5 ms (it was 31 ms before the pane's "
+    "body kept its rendered lines and the Velero table was drawn a line at a time): the rest is the feed's part (the "
+    "watch event, the rows re-sorted by `ParsedBackups.newest_first`, about 5 ms, the recorder's delta, about 5 ms) "
+    "and the pty.  Recording off: 35 ms, so the recorder is not the cause; Textual's compositor for a 10 000-row "
+    "pane is (py-spy: about 70 % of the pane's part).",
+    "rss": "122 MiB is the long session's peak (VmHWM; its plateau 117.9 → 121.5 MiB); the launches peak lower and "
+    "recording off peaks at 103 MiB: imports are about 60 MiB (Textual, the partial kubernetes client, "
+    "requests/urllib3, prometheus-api-client), the Backup watch keeps parsed rows only, and the allocator keeps the "
+    "arenas of the 2 000+ backups parsed and dropped and of the recorder's keyframes (5.9 MiB transient each).",
     "rss_growth": "see the samples in latest.json (details.long_session.rss_mib).",
     "replay_open": "see latest.json (details.replay).",
     "replay_seek": "see latest.json (details.replay).",
