@@ -215,8 +215,14 @@ class CockpitApp(App[int]):
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if not self.use_command_palette or CommandPalette.is_open(self):
+            return
+        from textual._node_list import DuplicateIds
+
+        try:
             self.push_screen(_palette_class()(id="--command-palette"))
+        except DuplicateIds:  # the last palette is still closing (ctrl+p in the same burst as its Esc): a no-op
+            pass
 
     def search_commands(self, commands: Any, placeholder: str = "Search for commands…") -> Any:
         from textual.command import SimpleProvider

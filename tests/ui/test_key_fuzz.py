@@ -220,7 +220,8 @@ async def test_palette_bursts_named_in_the_issue():
                 base = len(app.screen_stack)
                 for keys in (["ctrl+p", "pagedown"], ["ctrl+p", "pageup", "pagedown", "escape", "escape"],
                              ["ctrl+p", "ctrl+p", "escape", "escape", "escape"],
-                             ["ctrl+p", *"zoom", "enter", "enter", "escape"]):
+                             ["ctrl+p", *"zoom", "enter", "enter", "escape"],
+                             ["ctrl+p", "escape", "ctrl+p", "escape", "ctrl+p"]):  # reopened while closing
                     for key in keys:
                         send(app, key)
                     await drain(app)
