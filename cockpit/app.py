@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from cockpit.screens.palette import palette_class
 from cockpit.session import (
     DecisionChanged,
     Notice,
@@ -39,68 +40,6 @@ class SessionMessage(Message):
     def can_replace(self, message: Message) -> bool:
         return (isinstance(message, SessionMessage) and isinstance(self.event, _COALESCED)
                 and message.event == self.event)
-
-
-_PALETTE: type | None = None
-
-
-def _palette_class() -> type:
-    """Textual's command palette, safe under bursts of keys (a held key, a paste, a laggy SSH link).
-
-    Textual 8.2.8 (the newest release) has four crashes there, found by tests/ui/test_key_fuzz.py:
-    PageUp/PageDown reaching the command list before it was laid out (ctrl+p then PageDown in one burst) raise
-    KeyError in ``OptionList._move_page``; a second Esc/Enter queued behind the first dismisses the palette twice
-    (ScreenStackError: it pops the dashboard); the command-gathering worker of a palette already closing raises
-    NoMatches on its CommandList (a worker that exits the app), and so does its busy indicator's watcher
-    (NoMatches on its LoadingIndicator).  Here such a key does nothing, the palette closes once, and a closing
-    palette's search and busy indicator just stop."""
-    global _PALETTE
-    if _PALETTE is not None:
-        return _PALETTE
-    from textual import work
-    from textual.command import CommandList, CommandPalette
-    from textual.css.query import NoMatches
-
-    # the coroutine under Textual's @work; if a later Textual changes these internals, the fuzz test says so
-    gather = getattr(CommandPalette._gather_commands, "__wrapped__", None)
-    group = getattr(CommandPalette, "_GATHER_COMMANDS_GROUP", "--textual-command-palette-gather-commands")
-
-    class CockpitPalette(CommandPalette):
-        def _action_command_list(self, action: str) -> None:
-            try:
-                super()._action_command_list(action)
-            except (KeyError, IndexError):  # a page key before the list was laid out
-                if not action.startswith("page_"):
-                    raise
-
-        def dismiss(self, result: Any = None) -> Any:  # type: ignore[override]
-            if self.app.screen is not self:  # already closing: a second Esc/Enter would pop the screen below
-                from textual.await_complete import AwaitComplete
-
-                return AwaitComplete.nothing()
-            return super().dismiss(result)
-
-        async def _watch__show_busy(self) -> None:
-            try:
-                await super()._watch__show_busy()
-            except NoMatches:
-                if self.is_attached and self.app.screen is self and self.query(CommandList):
-                    raise  # not the closing race: a real fault
-
-        @work(exclusive=True, group=group)
-        async def _gather_commands(self, search_value: str) -> None:
-            if not self.is_attached:
-                return
-            try:
-                await gather(self, search_value)  # type: ignore[misc]
-            except NoMatches:
-                if self.is_attached and self.app.screen is self and self.query(CommandList):
-                    raise  # not the closing race: a real fault
-
-    if gather is None:
-        del CockpitPalette._gather_commands
-    _PALETTE = CockpitPalette
-    return CockpitPalette
 
 
 class CockpitApp(App[int]):
@@ -220,20 +159,20 @@ class CockpitApp(App[int]):
         from textual._node_list import DuplicateIds
 
         try:
-            self.push_screen(_palette_class()(id="--command-palette"))
+            self.push_screen(palette_class()(id="--command-palette"))
         except DuplicateIds:  # the last palette is still closing (ctrl+p in the same burst as its Esc): a no-op
             pass
 
     def search_commands(self, commands: Any, placeholder: str = "Search for commands…") -> Any:
         from textual.command import SimpleProvider
 
-        return self.push_screen(_palette_class()(providers=[SimpleProvider(self.screen, commands)],
+        return self.push_screen(palette_class()(providers=[SimpleProvider(self.screen, commands)],
                                                  placeholder=placeholder))
 
     def search_themes(self) -> None:  # the palette's "Theme" command opens a second palette: the safe one too
         from textual.theme import ThemeProvider
 
-        self.push_screen(_palette_class()(providers=[ThemeProvider], placeholder="Search for themes…"))
+        self.push_screen(palette_class()(providers=[ThemeProvider], placeholder="Search for themes…"))
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen
