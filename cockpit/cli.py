@@ -165,6 +165,10 @@ def parse_command_line(argv: Sequence[str] | None = None) -> tuple[Settings, str
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings, command, operand, next_drill, scenario = parse_command_line(argv)
+        if command in (None, "demo", "replay", "watch", "drill", "resume"):
+            from cockpit import memory
+
+            memory.hold()  # no collection while the app's modules load; the session settles it (cockpit/memory.py)
         if command == "demo":
             return run_demo(settings, drill=operand, scenario=scenario)
         if command == "replay":
@@ -186,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        from cockpit import memory
+
+        memory.release()
 
 
 def run_live(settings: Settings, *, drill: str | None = None, resume: str | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -626,6 +627,16 @@ class VeleroView:
     schedules: tuple[VeleroSchedule, ...]
     restores: tuple[VeleroRestore, ...] = ()  # newest first
     locations: tuple[VeleroLocation, ...] = ()  # () when BackupStorageLocations are not watched
+
+    @cached_property
+    def failing(self) -> tuple[tuple[VeleroBackup, ...], int]:
+        """The failed and partially failed backups (newest first) and how many backups are being deleted.
+
+        One pass over every backup (ten thousand on a platform), made once per view: the live feed asks for it
+        where it makes the view, in its own thread, so the pane that draws it (and its one-line summary) never
+        walks the backups on the UI's event loop.  Not a field: it is derived, and neither compared nor recorded."""
+        backups = self.backups
+        return (tuple(b for b in backups if b.phase in BAD_BACKUP_PHASES), sum(1 for b in backups if b.deleting))
 
 
 # --------------------------------------------------------------------------- pane state

@@ -32,6 +32,8 @@ class LineTable:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.by_rich = False  # the last draw was Rich's own (a table this cannot draw line by line)
+        self._drawn: tuple[int, list[Segment]] | None = None  # (the width, its segments): the table is immutable
+        self.draws = 0  # how many times the lines were made (tests count them)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement.get(console, options, self.table)
@@ -60,6 +62,17 @@ class LineTable:
             yield table
             return
         self.by_rich = False
+        drawn = self._drawn
+        if drawn is not None and drawn[0] == options.max_width:  # drawn again unchanged (a pane's other lines moved)
+            yield from drawn[1]
+            return
+        segments = list(self._lines(console, options))
+        self._drawn = (options.max_width, segments)
+        self.draws += 1
+        yield from segments
+
+    def _lines(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = self.table
         widths = table._calculate_column_widths(console, options.update_width(options.max_width))
         get_style = console.get_style
         _, right, _, left = table.padding

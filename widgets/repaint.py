@@ -136,6 +136,8 @@ class LineBody(Widget):
             return -1
         marked = 0
         for y, (before, after) in enumerate(zip(old, new)):
+            if before == after:  # the same segments (compared in C): nothing to find cell by cell
+                continue
             cells = changed_cells(before, after)
             if cells:
                 self.refresh(Region(0, y, min(cells, width), 1))

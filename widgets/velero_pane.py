@@ -48,22 +48,15 @@ def fold_words(text: str, width: int) -> str:
 class VeleroPane(Pane):
     pane_id = "velero"
 
-    def __init__(self, number: int, **kwargs: object) -> None:
-        super().__init__(number, **kwargs)  # type: ignore[arg-type]
-        self._bad_of: tuple[object, list[VeleroBackup], int] | None = None
+    _table: tuple[tuple[object, ...], LineTable] | None = None  # (what it shows, the table drawn for it)
 
-    def _counted(self, view: VeleroView) -> tuple[object, list[VeleroBackup], int]:
-        """The failed and partially failed backups (newest first) and how many are being deleted: one pass per
-        view, shared by the body and the summary (a platform keeps ten thousand backups, and every watch event
-        brings a new view)."""
-        cached = self._bad_of
-        if cached is None or cached[0] is not view.backups:
-            bad = [b for b in view.backups if b.phase in BAD_PHASES]
-            cached = (view.backups, bad, sum(1 for backup in view.backups if backup.deleting))
-            self._bad_of = cached
-        return cached
+    def _counted(self, view: VeleroView) -> tuple[object, tuple[VeleroBackup, ...], int]:
+        """The failed and partially failed backups (newest first) and how many are being deleted: worked out once
+        per view, by the live feed in its own thread (``VeleroView.failing``), shared by the body and the summary."""
+        bad, deleting = view.failing
+        return view.backups, bad, deleting
 
-    def bad_backups(self, view: VeleroView) -> list[VeleroBackup]:
+    def bad_backups(self, view: VeleroView) -> tuple[VeleroBackup, ...]:
         return self._counted(view)[1]
 
     def render_data(self, view: VeleroView, now: datetime) -> RenderableType:
@@ -85,50 +78,18 @@ class VeleroPane(Pane):
         zoomed = self._zoomed()
         width = self.content_region.width or 80
         wide = width >= 64 or zoomed
-        table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
-        if zoomed:  # the whole name, folded if need be: the restore runbook asks for it
-            table.add_column("BACKUP", ratio=3, overflow="fold", min_width=16)
-        else:  # shortened in the middle: the unique tail (timestamp) survives at every width
-            table.add_column("BACKUP", ratio=3, no_wrap=True, min_width=STAMP_CELLS + 2)
-        # the phase whole, folded when long (WaitingForPluginOperations vs …PartiallyFailed must stay apart)
-        status_width = 17 if wide else 11
-        table.add_column("STATUS", min_width=9, max_width=status_width, overflow="fold")
-        table.add_column("AGE", no_wrap=True, min_width=5)
-        if wide or width >= 50:
-            table.add_column("E/W", no_wrap=True, min_width=3)
-        if wide:
-            table.add_column("EXPIRES", no_wrap=True, min_width=6)
-            table.add_column("LOCATION", no_wrap=True, max_width=16, overflow="ellipsis")
-            if width >= 76 or zoomed:
-                table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
         # the bad ones first (they are what the on-call must see), then the newest
         good = islice((b for b in view.backups if b.phase not in BAD_PHASES), max(0, SHOWN - len(bad[:SHOWN])))
-        shown = bad[:SHOWN] + list(good)
-        for backup in shown:
-            style = "bold" if backup.bad else ""
-            name = safe_text(backup.name, style, limit=253) if zoomed else MiddleText(
-                backup.name, style, limit=253, keep_tail=STAMP_CELLS if TIMESTAMP_SUFFIX.search(backup.name) else 0)
-            status = backup.status
-            status_text = Text(fold_words(clean(status, limit=64), status_width),
-                               style=PHASE_STYLE.get(status, "bold yellow" if backup.bad else ""))
-            if backup.queue_position:  # backup_printer.go: QUEUE POSITION
-                status_text.append(f" #{backup.queue_position}", style="dim")
-            cells = [
-                name,
-                status_text,
-                Text(age(backup.started_at or backup.created_at, now)),
-            ]
-            if wide or width >= 50:
-                cells.append(Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""))
-            if wide:
-                # backup_printer.go humanReadableTimeFromNow: "29d", "3h ago", "n/a"
-                expires = human_time_from_now(backup.expires_at, now)
-                cells += [Text(expires, style="yellow" if expires.endswith(" ago") else "dim"),
-                          safe_text(backup.storage_location or "—", "dim", limit=63)]
-                if width >= 76 or zoomed:
-                    cells.append(safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60))
-            table.add_row(*cells)
-        parts.append(LineTable(table))  # drawn a line at a time: the same lines, a fraction of Rich's cost
+        shown = [*bad[:SHOWN], *good]
+        ages = tuple(age(backup.started_at or backup.created_at, now) for backup in shown)
+        # backup_printer.go humanReadableTimeFromNow: "29d", "3h ago", "n/a"
+        expiring = tuple(human_time_from_now(backup.expires_at, now) for backup in shown) if wide else ()
+        # the rows are immutable objects: the same rows at the same ages and width draw the same table (a new
+        # backup at the far end of ten thousand changes the count line only), so the drawn table is kept
+        key = (width, zoomed, tuple(shown), ages, expiring)
+        if self._table is None or self._table[0] != key:
+            self._table = (key, LineTable(self._backup_table(shown, ages, expiring, width, zoomed, wide)))
+        parts.append(self._table[1])  # drawn a line at a time: the same lines, a fraction of Rich's cost
         if len(view.backups) > len(shown):
             parts.append(Text(f"… {len(view.backups) - len(shown)} more", style="dim"))
         for backup in bad[:2]:
@@ -174,6 +135,45 @@ class VeleroPane(Pane):
                 parts.append(Text.assemble(safe_text(schedule.name, "red", limit=40), (" validation errors: ", "red"),
                                            safe_text("; ".join(schedule.validation_errors), "red", limit=300)))
         return Group(*parts)
+
+    def _backup_table(self, shown: list[VeleroBackup], ages: tuple[str, ...], expiring: tuple[str, ...],
+                      width: int, zoomed: bool, wide: bool) -> Table:
+        table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold dim")
+        if zoomed:  # the whole name, folded if need be: the restore runbook asks for it
+            table.add_column("BACKUP", ratio=3, overflow="fold", min_width=16)
+        else:  # shortened in the middle: the unique tail (timestamp) survives at every width
+            table.add_column("BACKUP", ratio=3, no_wrap=True, min_width=STAMP_CELLS + 2)
+        # the phase whole, folded when long (WaitingForPluginOperations vs …PartiallyFailed must stay apart)
+        status_width = 17 if wide else 11
+        table.add_column("STATUS", min_width=9, max_width=status_width, overflow="fold")
+        table.add_column("AGE", no_wrap=True, min_width=5)
+        if wide or width >= 50:
+            table.add_column("E/W", no_wrap=True, min_width=3)
+        if wide:
+            table.add_column("EXPIRES", no_wrap=True, min_width=6)
+            table.add_column("LOCATION", no_wrap=True, max_width=16, overflow="ellipsis")
+            if width >= 76 or zoomed:
+                table.add_column("NAMESPACES", ratio=1, overflow="ellipsis", no_wrap=True)
+        for index, backup in enumerate(shown):
+            style = "bold" if backup.bad else ""
+            name = safe_text(backup.name, style, limit=253) if zoomed else MiddleText(
+                backup.name, style, limit=253, keep_tail=STAMP_CELLS if TIMESTAMP_SUFFIX.search(backup.name) else 0)
+            status = backup.status
+            status_text = Text(fold_words(clean(status, limit=64), status_width),
+                               style=PHASE_STYLE.get(status, "bold yellow" if backup.bad else ""))
+            if backup.queue_position:  # backup_printer.go: QUEUE POSITION
+                status_text.append(f" #{backup.queue_position}", style="dim")
+            cells = [name, status_text, Text(ages[index])]  # trusted: age() of a datetime, numbers only
+            if wide or width >= 50:
+                cells.append(Text(f"{backup.errors}/{backup.warnings}", style="red" if backup.errors else ""))
+            if wide:
+                expires = expiring[index]  # human_time_from_now() of a datetime: numbers and "ago" / "n/a"
+                cells += [Text(expires, style="yellow" if expires.endswith(" ago") else "dim"),  # trusted: above
+                          safe_text(backup.storage_location or "—", "dim", limit=63)]
+                if width >= 76 or zoomed:
+                    cells.append(safe_text(",".join(backup.included_namespaces) or "*", "dim", limit=60))
+            table.add_row(*cells)
+        return table
 
     def _zoomed(self) -> bool:
         try:

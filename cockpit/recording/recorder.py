@@ -37,6 +37,7 @@ from cockpit.recording.format import (
     to_ts,
 )
 
+KEYFRAME_TRIM_BYTES = 1 << 20  # a keyframe this large was copied a few times on its way: its memory is handed back
 _BUSY_TIMEOUT_S = 5.0  # a reader holding a lock never blocks the UI thread for longer
 SHARED_DIR_MODE = 0o2750  # owner rwx, group r-x, setgid (new files take the directory's group), others nothing
 
@@ -192,7 +193,11 @@ class Recorder:
             stream.commit(event_id)
             self._next_id += 1
             self.count += 1
-            return event_id
+        if frame.key and len(frame.data) >= KEYFRAME_TRIM_BYTES:
+            from cockpit import memory
+
+            memory.trim()  # the keyframe's transient copies (megabytes for a pane of thousands) go back
+        return event_id
 
     snapshot = record_snapshot  # the name the sink (and the app) use
 

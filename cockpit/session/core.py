@@ -155,9 +155,19 @@ class Session:
         if self._started:
             return
         self._started = True
+        from cockpit import memory
+
+        # the imports and the first screen are frozen at the first frame; the collector stays off while the first
+        # lists are parsed (cockpit/memory.py), at most SETTLE_AT_MOST seconds
+        memory.settle(final=not (feeds and self.live))
+        if memory.held():
+            self.scheduler.later("memory-settle", memory.SETTLE_AT_MOST, memory.settle)
         self.scheduler.submit("staleness", self.refresh_staleness)
         if not feeds or not self.live:
             return
+        # glibc told to hand freed memory back, before the watch threads make their arenas (cockpit/memory.py)
+        self.scheduler.submit("memory", memory.tune)
+        self.scheduler.every("memory-trim", 30.0, memory.trim)
         for state in self.contexts.values():
             self.scheduler.submit(f"connect:{state.target.name}", lambda s=state: self._connect(s))
             self.scheduler.submit(f"latency:{state.target.name}", lambda s=state: self._start_latency(s))
@@ -372,6 +382,10 @@ class Session:
             return
         state.panes_loaded.set()
         self.evidence_soon(context)
+        if all(other.panes_loaded.is_set() for other in self.contexts.values()):
+            from cockpit import memory
+
+            memory.settle()  # the first lists' data lives as long as the session: frozen, the collector back on
 
     def evidence_pending(self, context: str) -> bool:
         return self.scheduler.pending(f"evidence:{context}")

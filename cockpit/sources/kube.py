@@ -18,6 +18,7 @@ ever yields what it asked for).  Exec credential plugins run through :mod:`cockp
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -607,6 +608,26 @@ class Backoff:
         self._next = self.first
 
 
+class Items(dict):  # type: ignore[type-arg]
+    """The watch cache as ``on_change`` gets it: a copy (namespace/name -> object), and what changed since the
+    copy before it -- ``touched``, the keys an event added, changed or deleted (None after a list: everything), and
+    ``serial``/``previous``, numbers unique in the process that chain the copies -- so that a consumer holding
+    ten thousand parsed objects redoes the ones that changed instead of walking them all."""
+
+    __slots__ = ("serial", "previous", "touched")
+
+    def __init__(self, cache: dict[str, Any], *, previous: int | None = None,
+                 touched: tuple[str, ...] | None = None) -> None:
+        super().__init__(cache)
+        self.serial = next(_SERIALS)
+        self.previous = previous
+        self.touched = touched
+
+
+_SERIALS = itertools.count(1)
+TRIM_AFTER_ITEMS = 1000  # a list this long leaves megabytes of decoded pages behind (cockpit/memory.py)
+
+
 @dataclass(frozen=True)
 class WatchState:
     """What a watch is doing, for the pane's freshness line."""
@@ -621,7 +642,8 @@ class WatchState:
 class ResourceWatch:
     """Keeps the objects of one kind (namespace + selectors) current by list+watch, in the calling thread.
 
-    ``on_change(items)`` gets the full cache (dicts keyed by namespace/name) after every change;
+    ``on_change(items)`` gets the full cache (dicts keyed by namespace/name) after every change, as an
+    :class:`Items` that also says which keys the change touched;
     ``on_state(state)`` gets transitions.  Both are called from the watch thread.
 
     ``transform(obj)``, when given, is what the cache keeps of each object (client-go's informer transform): a
@@ -659,6 +681,7 @@ class ResourceWatch:
         self._label_selector = label_selector  # None = not known yet: wait
         self.field_selector = field_selector
         self.on_change = on_change
+        self._handed: int | None = None  # the serial of the last Items handed to on_change
         self._on_state = on_state
         self.watch_seconds = WATCH_SECONDS if watch_seconds is None else watch_seconds
         self.backoff = backoff or Backoff()
@@ -796,7 +819,14 @@ class ResourceWatch:
                         )
                         self.cache = {_key(item): item for item in items}
                         synced = True
-                        self.on_change(dict(self.cache))
+                        handed = Items(self.cache)
+                        self._handed = handed.serial
+                        self.on_change(handed)
+                        if len(items) >= TRIM_AFTER_ITEMS:
+                            from cockpit import memory
+
+                            del items
+                            memory.trim()  # the pages decoded for this list go back to the system
                     # "connected" is said by _follow once the server has answered the watch, not before: a watch
                     # request that hangs must not read as live
                     resource_version = self._follow(selector, resource_version, generation, cancelled)
@@ -908,7 +938,9 @@ class ResourceWatch:
                         self.cache[key] = obj if self.transform is None else self.transform(obj)
                     else:
                         continue
-                    self.on_change(dict(self.cache))
+                    handed = Items(self.cache, previous=self._handed, touched=(key,))
+                    self._handed = handed.serial
+                    self.on_change(handed)
             finally:
                 self._response = None
                 try:
