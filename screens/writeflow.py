@@ -64,6 +64,7 @@ def prebuild_modal(app: Any) -> None:
     except Exception:  # noqa: BLE001 - an optimisation: the key builds its own modal instead
         log.exception("could not build the confirmation modal ahead")
         return
+    modal._styled_ahead = app.theme  # styled now: shown without styling again unless the theme changed
     setattr(app, SPARE, modal)
 
     def lay_out() -> None:

@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,6 +288,7 @@ class KubeContext:
         where = f" in {namespace}" if resource.namespaced and namespace else ""
         what = f"list of {resource.full_name}{where}"
         items: list[dict[str, Any]] = []
+        pending: list[Future[list[dict[str, Any]]]] = []  # pages being transformed (in order, from the start)
         total = 0
         resource_version = ""
         token = ""
@@ -315,6 +317,7 @@ class KubeContext:
                         # the continue token expired (the list took longer than etcd keeps its snapshot): as
                         # client-go's pager does, list everything in one answer instead
                         items, total, token, paged = [], 0, "", False
+                        _drop_pages(pending)
                         continue
                     raise describe_list_error(err, resource, namespace) from None
                 total += len(raw)
@@ -333,7 +336,15 @@ class KubeContext:
                 if len(kept) != len(page):
                     strays = [item for item in page if not kind_matches(item, resource)]
                     self._dropped(resource, strays, on_dropped)
-                items.extend(kept if transform is None else [transform(item) for item in kept])
+                if transform is None:
+                    items.extend(kept)
+                elif token_of(data) and paged:  # more pages: transformed while the server makes the next one
+                    pending.append(_transformer().submit(_transform_page, transform, kept))
+                    items.extend(kept)  # placeholders (counted for the limit), replaced below
+                else:
+                    if pending:  # the pages done aside first: a failure is the first page's, as inline
+                        items = _gather_pages(items, pending)
+                    items.extend([transform(item) for item in kept])
                 if len(items) > limits.MAX_LIST_ITEMS:
                     raise SourceError(ErrorKind.TOO_LARGE, f"{what} has more than {limits.MAX_LIST_ITEMS} "
                                                            "objects: not read")
@@ -606,6 +617,51 @@ class Backoff:
 
     def reset(self) -> None:
         self._next = self.first
+
+
+def token_of(data: dict[str, Any]) -> str:
+    """The continue token of a list page ('' on the last page)."""
+    meta = data.get("metadata")
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) else ""
+
+
+_TRANSFORMER: ThreadPoolExecutor | None = None
+_TRANSFORMER_LOCK = threading.Lock()
+
+
+def _transformer() -> ThreadPoolExecutor:
+    """One thread that transforms list pages (a Backup page parsed into rows) while the list's own thread waits
+    for the server to make the next page: the two overlap instead of taking turns.  Pages of every list share it,
+    in order."""
+    global _TRANSFORMER
+    with _TRANSFORMER_LOCK:
+        if _TRANSFORMER is None:
+            _TRANSFORMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-list-pages")
+        return _TRANSFORMER
+
+
+def _transform_page(transform: Callable[[dict[str, Any]], dict[str, Any]],
+                    page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [transform(item) for item in page]
+
+
+def _gather_pages(items: list[dict[str, Any]], pending: list[Future[list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """``items`` with the pages transformed aside put back in their place (all of ``items`` so far, in order): a
+    transform that raised raises here, in the list's thread, as it would have inline."""
+    done: list[dict[str, Any]] = []
+    try:
+        for future in pending:
+            done.extend(future.result())
+    finally:
+        _drop_pages(pending)
+    return done + items[len(done):]
+
+
+def _drop_pages(pending: list[Future[Any]]) -> None:
+    for future in pending:
+        future.cancel()
+    pending.clear()
 
 
 class Items(dict):  # type: ignore[type-arg]

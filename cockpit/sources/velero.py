@@ -14,6 +14,7 @@ validation errors).  :func:`short_human_duration` is apimachinery's ``ShortHuman
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -107,6 +108,12 @@ def parse_go_duration(value: Any) -> float | None:
     ``-30m``, ``0s``); None for anything else.  Never raises."""
     if not isinstance(value, str) or not value or len(value) > 64:
         return None
+    return _go_duration(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _go_duration(value: str) -> float | None:
+    """parse_go_duration of a string: a platform's ten thousand backups share a handful of TTLs."""
     text = value.strip()
     sign = -1.0 if text.startswith("-") else 1.0
     text = text.lstrip("+-")

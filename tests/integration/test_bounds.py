@@ -523,12 +523,32 @@ def test_a_list_is_read_in_pages_and_falls_back_when_the_continue_token_expires(
         else:
             wire.json({"kind": "Status", "code": 410, "reason": "Expired", "message": "continue too old"}, status=410)
 
+    def mark(obj: dict) -> dict:  # a transform (the Backup watch's): pages but the last are done aside
+        return {"metadata": obj["metadata"], "seen": obj["metadata"]["name"].upper()}
+
     with HostileServer(route) as server:
         ctx = context(tmp_path, server)
-        items, rv = ctx.list(ROLLOUTS, "shop")
+        items, rv = ctx.list(ROLLOUTS, "shop", transform=mark)
         assert [i["metadata"]["name"] for i in items] == ["a", "b", "c"] and rv == "11"
-        items, rv = ctx.list(ROLLOUTS, "shop")  # the third page's token has expired now: one full list
+        assert [i["seen"] for i in items] == ["A", "B", "C"]  # every page transformed, in its place
+        items, rv = ctx.list(ROLLOUTS, "shop", transform=mark)  # the third page's token expired: one full list
     assert [i["metadata"]["name"] for i in items] == ["a", "b", "c", "d"] and rv == "20"
+    assert [i["seen"] for i in items] == ["A", "B", "C", "D"]
+
+
+def test_a_transform_that_fails_on_a_page_done_aside_fails_the_list(tmp_path: Path) -> None:
+    def route(request: Request, wire: Wire) -> None:
+        token = request.query.get("continue", "")
+        wire.json(rollout_list([rollout("a")], rv="11", cont="p2") if not token else
+                  rollout_list([rollout("b")], rv="11"))
+
+    def broken(obj: dict) -> dict:
+        raise ValueError(f"cannot transform {obj['metadata']['name']}")
+
+    with HostileServer(route) as server:
+        ctx = context(tmp_path, server)
+        with pytest.raises(ValueError, match="cannot transform a"):
+            ctx.list(ROLLOUTS, "shop", transform=broken)
 
 
 # --------------------------------------------------------------------------- exec credential plugins

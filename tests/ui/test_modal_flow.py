@@ -218,8 +218,9 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
                        what="the modal built ahead")
         spare = getattr(app, SPARE)
         assert spare not in app.screen_stack and spare.planned is None
-        shown = []
+        shown, spares = [], []
         for _ in range(2):
+            spares.append(getattr(app, SPARE))
             start_write(app.dashboard, context, lambda: app.session.plan_rollout_verb(context, "abort"),
                         what="planning the abort of Rollout catalog")
             modal = await _modal(pilot)
@@ -231,6 +232,7 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
             await wait_for(pilot, lambda: getattr(app, SPARE, None) not in (None, modal) and getattr(
                 app, SPARE).is_mounted, what="the next spare")
         assert shown[0] is spare and shown[1] is not spare  # the spare was used, once
+        assert shown == spares  # and the next key showed the next spare, built after the first write
         checks_only = [r for r in sent_anything(platform) if "selfsubjectaccessreviews" not in r.path
                        and r.query.get("dryRun") not in ("All", ["All"])]
         assert checks_only == []  # the pre-checks ran; nothing was sent
