@@ -207,16 +207,14 @@ class ConfirmScreen(OnceModal["str | None"]):
             static.update(text, layout=text.cell_len > static.content_region.width)
         self.query_one("#context", Static).set_class(production, "-production")
 
-    def _on_screen_resume(self, event: Any) -> None:
-        # a modal built ahead was styled when it was built, with the same stylesheet (a theme change since then
-        # drops the spare, writeflow.prebuild_modal): styling all its widgets again at the key took ~10 ms of the
-        # ~50 between the key and the modal on the terminal
+    def on_screen_resume(self, event: Any) -> None:
+        # (the public handler: Textual calls it before Screen's own _on_screen_resume, which reads the flag; a
+        # private _on_screen_resume here would shadow this one)  A modal built ahead was styled when it was built,
+        # with the same stylesheet (a theme change since then styles it again): styling all its widgets again at
+        # the key took ~10 ms of the path from the key to the modal on the terminal
         if getattr(self, "_styled_ahead", None) == self.app.theme:
             event.refresh_styles = False
         self._styled_ahead = None
-        super()._on_screen_resume(event)
-
-    def on_screen_resume(self) -> None:
         self._fit(self.app.size.height)
         self.shown()
 

@@ -207,8 +207,12 @@ async def test_an_unsafe_rollback_needs_a_reason_that_reaches_the_audit_record(p
         assert all(r["premortem"]["verdict"] == "unsafe" for r in rollback)
 
 
-async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(platform, tmp_path):
+async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(platform, tmp_path, monkeypatch):
+    from cockpit.screens.confirm import ConfirmScreen
     from cockpit.screens.writeflow import SPARE, start_write
+
+    shown_hook: list[object] = []  # ConfirmScreen.shown: the hook observers (the benchmark's probe) rely on
+    monkeypatch.setattr(ConfirmScreen, "shown", lambda self: shown_hook.append(self))
 
     app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -233,6 +237,7 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
                 app, SPARE).is_mounted, what="the next spare")
         assert shown[0] is spare and shown[1] is not spare  # the spare was used, once
         assert shown == spares  # and the next key showed the next spare, built after the first write
+        assert shown_hook == shown  # each said it was put up, once
         checks_only = [r for r in sent_anything(platform) if "selfsubjectaccessreviews" not in r.path
                        and r.query.get("dryRun") not in ("All", ["All"])]
         assert checks_only == []  # the pre-checks ran; nothing was sent
