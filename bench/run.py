@@ -68,41 +68,44 @@ LIMITS: dict[str, str] = {
     "building ~130 frozen dataclasses and compiling module regexes), the kubeconfig check, the recording file and "
     "the session (about 0.1 s together, before `App.run`), and composing, styling and painting six panes, the "
     "decision tree and the footer (0.2-0.3 s).  Nothing of the backends runs before the first frame: the feeds "
-    "start after it, and their client imports are partial (`cockpit.sources.kubeimport`).",
-    "populated_vs_floor": "from the first request the panes take about 0.7 s against a floor of 0.24 s: the "
-    "every-Backup list's 10 000 objects are decoded (about 0.12 s) and parsed to rows (about 0.12 s) while the other "
-    "eleven watches list, the Prometheus client is imported and queried and the UI paints each pane as it fills, "
-    "all under one GIL, with the emulator serialising the list in the benchmark's process on the same two cores "
-    "(recording off changes little).  (The ReplicaSet, pod and AnalysisRun "
-    "lists no longer wait for the Rollout once a session has known its selectors; the first evidence waits for "
-    "the panes.)",
-    "populated_vs_kubectl": "launch → populated (1.39 s) is the first frame (0.50 s), about 0.2 s more to the first "
-    "request (the feeds start after the first frame: the partial kubernetes import, the kubeconfig, discovery) and "
-    "the panes' 0.7 s above; 0.3× of this run's kubectl baseline (2.92 s) would be 0.88 s.",
+    "start after it, and their client imports are partial (`cockpit.sources.kubeimport`); the collector is off "
+    "until then (`cockpit.memory`).  The figure moves with the machine: the run of 2026-12-02 16:23 measured "
+    "0.496 s, and an A/B right after the 19:59 run (launches of this code and of 5f66a33, before the memory and "
+    "Velero work, alternating against the same fixture) gave 0.54 and 0.64 s for this code, 0.62 and 0.78 s for "
+    "the earlier one",
+    "populated_vs_floor": "from the first request the panes take 0.51-0.75 s (median 0.67) against a floor of 0.26 s, "
+    "the every-Backup list alone (20 pages of 500, decoded).  The cockpit also parses each page into rows (10 000 "
+    "rows, about 0.1 s: in a thread of its own while the list waits for the server's next page), lists eleven "
+    "other kinds, imports and queries the Prometheus client and paints each pane as it fills, all under one GIL "
+    "on two cores shared with the emulator serialising the pages in the benchmark's process.  Python's collector "
+    "no longer runs meanwhile (four full passes of about 100 ms each did before, `cockpit.memory`); what is left "
+    "is the parse and the GIL, and the window moves by a third from run to run",
+    "populated_vs_kubectl": "launch → populated (1.39 s) is the first frame (0.63 s in this run), about 0.1 s more to "
+    "the first request (the feeds start after the first frame: the partial kubernetes import, the kubeconfig, "
+    "discovery) and the panes' 0.67 s above; 0.3× of this run's kubectl baseline (3.11 s) would be 0.93 s: the "
+    "first frame and the panes would both have to be at their floor",
     "prom_queries": "the p99 poll is one request every 20 s (the instant query, or every 4th poll the range query "
     "whose last point is the value): 3 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`) "
     "are one query a minute per 50 clusters of a namespace (`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): one for "
     "the fixture's 50 clusters.  More than that is a namespace with more than 50 clusters or a poll set faster.",
     "modal": "the modal is up at the keystroke: a spare ConfirmScreen composed, styled and laid out ahead (a second "
-    "after start and after each write) is prepared and pushed, its first text 'planning the abort of Rollout "
-    "catalog…'.  What remains (about 50 ms) is Textual's screen push and the compositor painting the modal over "
-    "the 200x50 dashboard (the app's own after-refresh callback: 69 ms); the plan arrives in it at about 120 ms.  "
-    "Recording on or off is the same (55 ms), so the rest is Textual's paint of a full-screen layer.",
+    "after start and after each write) is prepared and pushed without styling it again, its first text 'planning "
+    "the abort of Rollout catalog…'.  What remains (45-55 ms on this machine) is Textual's screen push, one "
+    "layout of the modal and the compositor's full-screen paint (cProfile: about a third each), and the hops of "
+    "the key through the event loop",
     "confirm": "179 ms with recording on, 60 ms off (the dry run before merging main measured 59 ms on).  The "
     "request log after `y` shows where: the driver lease is taken first (GET, access review, dry-run, write), and "
     "in a launch that finds the previous launch's Lease the access review (25 ms) and the Lease PUT's dry-run "
     "(185 ms) are 160 ms apart, the rollout PATCH following at 213 ms; a launch that creates the Lease (POST) sends "
     "the PATCH at 60 ms.  The lease and gateway code is outside this branch's changes; the redaction of the "
     "audit records is not it (at most 1 ms each).",
-    "pane_update": "39 ms, of which the pane's own part (show → painted) 23.5 ms (it was 31 ms before the pane's "
-    "body kept its rendered lines and the Velero table was drawn a line at a time): the rest is the feed's part (the "
-    "watch event, the rows re-sorted by `ParsedBackups.newest_first`, about 5 ms, the recorder's delta, about 5 ms) "
-    "and the pty.  Recording off: 35 ms, so the recorder is not the cause; Textual's compositor for a 10 000-row "
-    "pane is (py-spy: about 70 % of the pane's part).",
-    "rss": "122 MiB is the long session's peak (VmHWM; its plateau 117.9 → 121.5 MiB); the launches peak lower and "
-    "recording off peaks at 103 MiB: imports are about 60 MiB (Textual, the partial kubernetes client, "
-    "requests/urllib3, prometheus-api-client), the Backup watch keeps parsed rows only, and the allocator keeps the "
-    "arenas of the 2 000+ backups parsed and dropped and of the recorder's keyframes (5.9 MiB transient each).",
+    "pane_update": "16 ms, of which the pane's own part (show → painted) about 10 ms: the watch event touches one key "
+    "(`kube.Items`), the order and the failed rows are kept by bisection in the feed's thread, the pane keeps its "
+    "drawn table while its rows and ages are unchanged; the rest is Textual's compositor and the pty",
+    "rss": "119 MiB is the long session's peak (VmHWM); recording off peaks at 106 MiB: imports are about 60 MiB "
+    "(Textual, the partial kubernetes client, requests/urllib3, prometheus-api-client), the Backup watch keeps "
+    "parsed rows only, and glibc gives freed memory back (`cockpit.memory`: fixed mmap and trim thresholds, two "
+    "arenas, malloc_trim after large lists and keyframes and every 30 s)",
     "rss_growth": "see the samples in latest.json (details.long_session.rss_mib).",
     "replay_open": "see latest.json (details.replay).",
     "replay_seek": "see latest.json (details.replay).",
