@@ -50,24 +50,19 @@ class VeleroPane(Pane):
 
     _table: tuple[tuple[object, ...], LineTable] | None = None  # (what it shows, the table drawn for it)
 
-    def _counted(self, view: VeleroView) -> tuple[object, tuple[VeleroBackup, ...], int]:
-        """The failed and partially failed backups (newest first) and how many are being deleted: worked out once
-        per view, by the live feed in its own thread (``VeleroView.failing``), shared by the body and the summary."""
-        bad, deleting = view.failing
-        return view.backups, bad, deleting
-
     def bad_backups(self, view: VeleroView) -> tuple[VeleroBackup, ...]:
-        return self._counted(view)[1]
+        """The failed and partially failed backups, newest first: worked out once per view, by the live feed in
+        its own thread (``VeleroView.failing``), shared by the body and the summary."""
+        return view.failing[0]
 
     def render_data(self, view: VeleroView, now: datetime) -> RenderableType:
         parts: list[RenderableType] = []
-        bad = self.bad_backups(view)
+        bad, deleting = view.failing
         head = Text(f"{len(view.backups)} backups", style="bold")
         if bad:
             head.append(f" · {len(bad)} failed/partially failed", style="bold red")
-        deleting = self._counted(view)[2]
         if deleting:
-            head.append(f" · {deleting} deleting", style="yellow")
+            head.append(f" · {int(deleting)} deleting", style="yellow")
         parts.append(head)
         for location in view.locations:
             if location.phase != "Available":  # `velero backup-location get` says Unknown before the first check

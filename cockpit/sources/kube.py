@@ -336,9 +336,11 @@ class KubeContext:
                 if len(kept) != len(page):
                     strays = [item for item in page if not kind_matches(item, resource)]
                     self._dropped(resource, strays, on_dropped)
+                meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+                next_token = meta.get("continue") if isinstance(meta.get("continue"), str) else ""
                 if transform is None:
                     items.extend(kept)
-                elif token_of(data) and paged:  # more pages: transformed while the server makes the next one
+                elif next_token and paged:  # more pages: transformed while the server makes the next one
                     pending.append(_transformer().submit(_transform_page, transform, kept))
                     items.extend(kept)  # placeholders (counted for the limit), replaced below
                 else:
@@ -348,10 +350,9 @@ class KubeContext:
                 if len(items) > limits.MAX_LIST_ITEMS:
                     raise SourceError(ErrorKind.TOO_LARGE, f"{what} has more than {limits.MAX_LIST_ITEMS} "
                                                            "objects: not read")
-                meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
                 if not resource_version or not token:
                     resource_version = str(meta.get("resourceVersion") or "")
-                token = meta.get("continue") if isinstance(meta.get("continue"), str) else ""
+                token = next_token
                 if not token or not paged:
                     return items, resource_version
 
@@ -617,13 +618,6 @@ class Backoff:
 
     def reset(self) -> None:
         self._next = self.first
-
-
-def token_of(data: dict[str, Any]) -> str:
-    """The continue token of a list page ('' on the last page)."""
-    meta = data.get("metadata")
-    token = meta.get("continue") if isinstance(meta, dict) else None
-    return token if isinstance(token, str) else ""
 
 
 _TRANSFORMER: ThreadPoolExecutor | None = None
