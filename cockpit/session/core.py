@@ -242,7 +242,7 @@ class Session:
         feeds.discover()
         with self._lock:
             state.kube, state.feeds, state.connect_error = kube, feeds, ""
-        for track, watch in feeds.watches.items():
+        for track, watch in feeds.start_order():
             start(track, watch)
         state.connected.set()
         self.emit(StatusChanged(target.name))

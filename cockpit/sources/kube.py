@@ -45,6 +45,11 @@ WATCH_SLACK = 30.0  # a watch stream may last watch_seconds + this, then it is c
 MAX_ERROR_BODY = 1024 * 1024  # an error answer (a Status) is read up to this much, the rest dropped
 POOL_SIZE = 32  # connections kept per context: its watches (one each) plus reads and writes
 
+# A list page's bytes -> (the list's kind, its metadata, its items already transformed, the (kind, apiVersion)
+# pairs its items declared), exactly what json.loads and the transform would make of it, or None when it cannot
+# vouch for that (the page then takes the general path).  For the one list of thousands (Velero's Backups).
+PageDecoder = Callable[[bytes], "tuple[Any, Any, list[dict[str, Any]], set[tuple[Any, Any]]] | None"]
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -279,16 +284,32 @@ class KubeContext:
         field_selector: str = "",
         on_dropped: Callable[[int, str], None] | None = None,
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        decode_page: PageDecoder | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """Every object of ``resource`` (in pages), and the list's resourceVersion.
 
         Bounded by ``LIST_SECONDS`` in all, ``MAX_LIST_BYTES`` and ``MAX_LIST_ITEMS``.  Items of another kind are
         dropped; ``on_dropped(count, what they were)`` hears of them (else they are counted in ``dropped``).
-        ``transform`` is applied to each kept item page by page (a list of thousands is never all raw at once)."""
+        ``transform`` is applied to each kept item page by page (a list of thousands is never all raw at once).
+        ``decode_page(raw)``, given with ``transform``, may turn a page's bytes straight into transformed items
+        (see :data:`PageDecoder`); a page it answers None for, or whose items declare another kind, takes the
+        general path."""
         where = f" in {namespace}" if resource.namespaced and namespace else ""
         what = f"list of {resource.full_name}{where}"
-        items: list[dict[str, Any]] = []
-        pending: list[Future[list[dict[str, Any]]]] = []  # pages being transformed (in order, from the start)
+        # the pages, in order: items, or a page being transformed aside (the Future of its items)
+        pages: list[list[dict[str, Any]] | Future[list[dict[str, Any]]]] = []
+        try:
+            return self._list_pages(resource, namespace, what, pages, label_selector, field_selector, on_dropped,
+                                    transform, decode_page)
+        finally:
+            _drop_pages(pages)  # a list that failed leaves no page being transformed aside
+
+    def _list_pages(self, resource: Resource, namespace: str | None, what: str,
+                    pages: list[list[dict[str, Any]] | Future[list[dict[str, Any]]]], label_selector: str,
+                    field_selector: str, on_dropped: Callable[[int, str], None] | None,
+                    transform: Callable[[dict[str, Any]], dict[str, Any]] | None,
+                    decode_page: PageDecoder | None) -> tuple[list[dict[str, Any]], str]:
+        count = 0  # items in pages
         total = 0
         resource_version = ""
         token = ""
@@ -316,45 +337,56 @@ class KubeContext:
                     if err.kind is ErrorKind.GONE and token:
                         # the continue token expired (the list took longer than etcd keeps its snapshot): as
                         # client-go's pager does, list everything in one answer instead
-                        items, total, token, paged = [], 0, "", False
-                        _drop_pages(pending)
+                        _drop_pages(pages)
+                        count, total, token, paged = 0, 0, "", False
                         continue
                     raise describe_list_error(err, resource, namespace) from None
                 total += len(raw)
-                try:
-                    data = json.loads(raw) if raw else None
-                except (ValueError, RecursionError):
-                    data = None
-                if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
-                    raise SourceError(ErrorKind.BAD_DATA, f"malformed {resource.kind} list from the Kubernetes API")
-                list_kind = data.get("kind")
+                decoded = decode_page(raw) if decode_page is not None and transform is not None and raw else None
+                if decoded is not None and not all(kind_matches({"kind": kind, "apiVersion": version}, resource)
+                                                   for kind, version in decoded[3]):
+                    decoded = None  # strays: the general path drops and reports them
+                if decoded is not None:
+                    list_kind, meta, done = decoded[0], decoded[1], decoded[2]
+                    kept: list[dict[str, Any]] = []
+                else:
+                    try:
+                        data = json.loads(raw) if raw else None
+                    except (ValueError, RecursionError):
+                        data = None
+                    if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+                        raise SourceError(ErrorKind.BAD_DATA,
+                                          f"malformed {resource.kind} list from the Kubernetes API")
+                    list_kind, meta, done = data.get("kind"), data.get("metadata"), None
+                    page = [item for item in data.get("items") or [] if isinstance(item, dict)]
+                    kept = [item for item in page if kind_matches(item, resource)]
+                    if len(kept) != len(page):
+                        strays = [item for item in page if not kind_matches(item, resource)]
+                        self._dropped(resource, strays, on_dropped)
                 if isinstance(list_kind, str) and list_kind not in (f"{resource.kind}List", "List"):
                     raise SourceError(ErrorKind.BAD_DATA, f"the Kubernetes API answered a {clean_word(list_kind)} "
                                                           f"when asked for {resource.full_name}")
-                page = [item for item in data.get("items") or [] if isinstance(item, dict)]
-                kept = [item for item in page if kind_matches(item, resource)]
-                if len(kept) != len(page):
-                    strays = [item for item in page if not kind_matches(item, resource)]
-                    self._dropped(resource, strays, on_dropped)
-                meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+                meta = meta if isinstance(meta, dict) else {}
                 next_token = meta.get("continue") if isinstance(meta.get("continue"), str) else ""
-                if transform is None:
-                    items.extend(kept)
+                if done is not None:
+                    pages.append(done)
+                elif transform is None:
+                    pages.append(kept)
                 elif next_token and paged:  # more pages: transformed while the server makes the next one
-                    pending.append(_transformer().submit(_transform_page, transform, kept))
-                    items.extend(kept)  # placeholders (counted for the limit), replaced below
+                    pages.append(_transformer().submit(_transform_page, transform, kept))
                 else:
-                    if pending:  # the pages done aside first: a failure is the first page's, as inline
-                        items = _gather_pages(items, pending)
-                    items.extend([transform(item) for item in kept])
-                if len(items) > limits.MAX_LIST_ITEMS:
+                    if any(isinstance(page, Future) for page in pages):  # their failure first, as inline
+                        pages[:] = [_gather_pages(pages)]
+                    pages.append([transform(item) for item in kept])
+                count += len(done if done is not None else kept)
+                if count > limits.MAX_LIST_ITEMS:
                     raise SourceError(ErrorKind.TOO_LARGE, f"{what} has more than {limits.MAX_LIST_ITEMS} "
                                                            "objects: not read")
                 if not resource_version or not token:
                     resource_version = str(meta.get("resourceVersion") or "")
                 token = next_token
                 if not token or not paged:
-                    return items, resource_version
+                    return _gather_pages(pages), resource_version
 
     def _dropped(self, resource: Resource, strays: list[dict[str, Any]],
                  on_dropped: Callable[[int, str], None] | None) -> None:
@@ -640,22 +672,24 @@ def _transform_page(transform: Callable[[dict[str, Any]], dict[str, Any]],
     return [transform(item) for item in page]
 
 
-def _gather_pages(items: list[dict[str, Any]], pending: list[Future[list[dict[str, Any]]]]) -> list[dict[str, Any]]:
-    """``items`` with the pages transformed aside put back in their place (all of ``items`` so far, in order): a
-    transform that raised raises here, in the list's thread, as it would have inline."""
-    done: list[dict[str, Any]] = []
+def _gather_pages(pages: list[list[dict[str, Any]] | Future[list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The items of ``pages`` in order, the pages transformed aside waited for: a transform that raised raises
+    here, in the list's thread, as it would have inline (the first failing page's error)."""
+    items: list[dict[str, Any]] = []
     try:
-        for future in pending:
-            done.extend(future.result())
+        for page in pages:
+            items.extend(page.result() if isinstance(page, Future) else page)
     finally:
-        _drop_pages(pending)
-    return done + items[len(done):]
+        _drop_pages(pages)
+    return items
 
 
-def _drop_pages(pending: list[Future[Any]]) -> None:
-    for future in pending:
-        future.cancel()
-    pending.clear()
+def _drop_pages(pages: list[Any]) -> None:
+    """Cancel the pages still waiting to be transformed aside (the list failed or starts again)."""
+    for page in pages:
+        if isinstance(page, Future):
+            page.cancel()
+    pages.clear()
 
 
 class Items(dict):  # type: ignore[type-arg]
@@ -698,7 +732,8 @@ class ResourceWatch:
 
     ``transform(obj)``, when given, is what the cache keeps of each object (client-go's informer transform): a
     watch over thousands of objects can keep only what its pane reads.  It must keep ``metadata.name``,
-    ``metadata.namespace`` and ``metadata.resourceVersion``.
+    ``metadata.namespace`` and ``metadata.resourceVersion``.  ``decode_page`` goes with it to the list
+    (:meth:`KubeContext.list`).
 
     Objects the server sends whose ``kind``/``apiVersion`` is not the resource's are dropped and counted in
     ``dropped``; the first one makes ``on_state`` hear a state whose ``note`` says so (and later states keep it).
@@ -723,9 +758,11 @@ class ResourceWatch:
         backoff: Backoff | None = None,
         on_missing: Callable[[SourceError], None] | None = None,
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        decode_page: PageDecoder | None = None,
     ) -> None:
         self.ctx = ctx
         self.transform = transform
+        self.decode_page = decode_page
         self.resource = resource
         self.namespace = namespace
         self._label_selector = label_selector  # None = not known yet: wait
@@ -865,7 +902,7 @@ class ResourceWatch:
                         items, resource_version = self.ctx.list(
                             self.resource, self.namespace, label_selector=selector,
                             field_selector=self.field_selector, on_dropped=self._drop,
-                            transform=self.transform,
+                            transform=self.transform, decode_page=self.decode_page,
                         )
                         self.cache = {_key(item): item for item in items}
                         synced = True

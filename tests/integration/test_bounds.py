@@ -551,6 +551,48 @@ def test_a_transform_that_fails_on_a_page_done_aside_fails_the_list(tmp_path: Pa
             ctx.list(ROLLOUTS, "shop", transform=broken)
 
 
+def test_backup_pages_decoded_fast_slow_and_with_strays_keep_their_order(tmp_path: Path) -> None:
+    """The Backup watch's page decoder: a plain page is decoded straight into rows, a page with an odd value in a
+    field the rows read (an integer phase) takes the general path aside, a page holding another kind takes the
+    general path, which drops and reports the stray; the rows come out in the server's order either way, the
+    same as the general path's."""
+    from cockpit.feeds import PARSED, compact_backup, decode_backup_page
+    from cockpit.sources.kube import VELERO_BACKUPS
+
+    def backup(name: str, phase: Any = "Completed") -> dict:
+        return {"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": name, "namespace": "velero",
+                "resourceVersion": "5"}, "status": {"phase": phase, "startTimestamp": "2026-05-20T14:00:00Z"}}
+
+    stray = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "velero"}}
+    pages = {"": ([backup("a"), backup("b")], "p2"), "p2": ([backup("c", phase=3)], "p3"),
+             "p3": ([backup("d"), stray], "p4"), "p4": ([backup("e")], "")}
+
+    def route(request: Request, wire: Wire) -> None:
+        objects, cont = pages[request.query.get("continue", "")]
+        wire.json({"kind": "BackupList", "apiVersion": "velero.io/v1",
+                   "metadata": {"resourceVersion": "9", **({"continue": cont} if cont else {})}, "items": objects})
+
+    fast: list[bool] = []
+
+    def decoder(raw: bytes) -> Any:
+        decoded = decode_backup_page(raw)
+        fast.append(decoded is not None)
+        return decoded
+
+    dropped: list[tuple[int, str]] = []
+    with HostileServer(route) as server:
+        ctx = context(tmp_path, server)
+        items, rv = ctx.list(VELERO_BACKUPS, "velero", transform=compact_backup, decode_page=decoder,
+                             on_dropped=lambda count, what: dropped.append((count, what)))
+        plain, _ = ctx.list(VELERO_BACKUPS, "velero", transform=compact_backup,
+                            on_dropped=lambda count, what: None)
+    assert fast == [True, False, True, True]  # page 3 is answered fast, then refused by the list for its stray
+    assert rv == "9" and [item["metadata"]["name"] for item in items] == ["a", "b", "c", "d", "e"]
+    assert [item[PARSED].phase for item in items] == ["Completed", "Completed", "", "Completed", "Completed"]
+    assert items == plain
+    assert dropped == [(1, dropped[0][1])] and "Secret" in dropped[0][1]
+
+
 # --------------------------------------------------------------------------- exec credential plugins
 
 

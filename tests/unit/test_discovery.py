@@ -259,3 +259,13 @@ def test_argo_rollouts_not_installed_empties_both_of_its_panes_in_words() -> Non
         assert snap.status.state is FeedState.MISSING and snap.data is None
         assert snap.status.error.startswith("Argo Rollouts not installed in this cluster (no ")
     assert feeds.watches["pods"].label_selector is None  # nothing to narrow to: the pod watch stays idle
+
+
+def test_the_rollout_and_backup_watches_start_first() -> None:
+    """The Rollout's watch first (three watches wait for its selectors), then the one long list (the Backups),
+    then the rest in their order; every watch once."""
+    feeds, _ = _feeds()
+    order = [track for track, _ in feeds.start_order()]
+    assert order[:2] == ["rollouts", "backups"]
+    assert sorted(order) == sorted(feeds.watches)
+    assert order[2:] == [track for track in feeds.watches if track not in ("rollouts", "backups")]
