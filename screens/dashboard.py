@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static
 
 from cockpit.models import PANES
 from cockpit.screens.base import ReportsWorkerErrors
@@ -143,6 +143,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         if len(self.targets) == 1:
             yield Dashboard(self.targets[0], self.session, id="dash-0")
         else:
+            from textual.widgets import TabbedContent, TabPane  # several contexts only: not on one's first frame
+
             with TabbedContent(id="contexts"):
                 for index, target in enumerate(self.targets):
                     label = clean(target.name, limit=40) + (" [PROD]" if target.production else "")
@@ -187,6 +189,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         dashboards = self.dashboards()
         if len(dashboards) == 1:
             return dashboards[0]
+        from textual.widgets import TabbedContent
+
         tabs = self.query_one("#contexts", TabbedContent)
         active = tabs.active or "tab-0"
         return self.query_one(f"#dash-{active.split('-')[1]}", Dashboard)
@@ -284,6 +288,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
 
     def _driver(self, text: Text, context: str) -> None:
         """The driver of this context (who may write), on the bar."""
+        if self.session.drivers is None:  # no lease kept (yet: the first frame; or replay): nothing to say
+            return
         driver = self.session.driver(context)
         if driver.text and driver.state not in ("off", "checking", "free"):
             text.append(" · ", style="dim")
@@ -291,8 +297,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             if driver.blocks_writes:
                 text.append(" (D takes over)", style="dim")
 
-    @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    def on_tabbed_content_tab_activated(self) -> None:  # TabbedContent.TabActivated (imported with the tabs)
         self.refresh_bars()
         self.refresh_summary(self.session.clock.now())
 
@@ -322,6 +327,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         if len(self.targets) < 2:
             self.notify("only one context", timeout=2)
             return
+        from textual.widgets import TabbedContent
+
         tabs = self.query_one("#contexts", TabbedContent)
         index = (int((tabs.active or "tab-0").split("-")[1]) + 1) % len(self.targets)
         # move the focus first: TabbedContent shows the tab that holds the focused widget
@@ -371,8 +378,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             return False
         if self.session.why_read_only(context):
             return False
-        if action == "take_over":
-            return bool(self.session.driver(context).blocks_writes)
+        if action == "take_over":  # someone else drives (no lease kept yet: nobody)
+            return self.session.drivers is not None and bool(self.session.driver(context).blocks_writes)
         return None if self.session.write_blocked(context) else True
 
     def _app_in_view(self, context: str) -> tuple[str, str] | None:

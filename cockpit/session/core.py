@@ -851,6 +851,8 @@ class Session:
 
     def write_blocked(self, context: str) -> str | None:
         """Why this session's writes to ``context`` are refused by the driver lease (for ``check_action``)."""
+        if self.drivers is None:  # no lease kept (yet): an "off" status refuses nothing (and the first frame's
+            return None  # footer need not import the lease module to know it)
         return self.driver(context).refusal()
 
     def plan_takeover(self, context: str) -> Any:

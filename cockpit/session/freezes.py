@@ -36,8 +36,6 @@ class Freezes:
 
     def of(self, context: str) -> Any:
         """The cockpit freeze on the project of ``context``'s Argo CD app in view (a ``Freeze``), or None."""
-        from cockpit.actions.freeze import read_freeze
-
         app = self.session.current(context, "argocd")
         if app is None:
             return None
@@ -45,6 +43,10 @@ class Freezes:
         namespace = self.session.settings.argocd_namespace
         with self._lock:
             obj = self._projects.get(context, {}).get((namespace, project))
+        if not isinstance(obj, dict):  # none read yet (the first frame): the freeze module's import can wait
+            return None
+        from cockpit.actions.freeze import read_freeze
+
         return read_freeze(obj)
 
     def note(self, context: str) -> str:

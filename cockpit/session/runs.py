@@ -72,6 +72,8 @@ class Runs:
         return self.session.runs.get((context, runbook_id))
 
     def active(self) -> list[Any]:
+        if not self.session.runs:  # none yet (the first frame): the executor's import can wait
+            return []
         from cockpit.runbooks.executor import RunState
 
         return [run for run in self.session.runs.values() if run.state not in (RunState.DONE, RunState.ABORTED)]
