@@ -10,13 +10,15 @@ _PALETTE: type | None = None
 def palette_class() -> type:
     """Textual's command palette, safe under bursts of keys (a held key, a paste, a laggy SSH link).
 
-    Textual 8.2.8 (the newest release) has four crashes there, found by tests/ui/test_key_fuzz.py:
+    Textual 8.2.8 (the newest release) has five crashes there, found by tests/ui/test_key_fuzz.py:
     PageUp/PageDown reaching the command list before it was laid out (ctrl+p then PageDown in one burst) raise
     KeyError in ``OptionList._move_page``; a second Esc/Enter queued behind the first dismisses the palette twice
     (ScreenStackError: it pops the dashboard); the command-gathering worker of a palette already closing raises
     NoMatches on its CommandList (a worker that exits the app), and so does its busy indicator's watcher
-    (NoMatches on its LoadingIndicator).  Here such a key does nothing, the palette closes once, and a closing
-    palette's search and busy indicator just stop."""
+    (NoMatches on its LoadingIndicator); a palette dismissed before its Mount is handled takes the screen under
+    it from ``screen_stack[-2]``, which, with the dashboard as the only screen, is not there (IndexError).  Here
+    such a key does nothing, the palette closes once, a closing palette's search and busy indicator just stop,
+    and a palette gone before its mount is not configured."""
     global _PALETTE
     if _PALETTE is not None:
         return _PALETTE
@@ -29,6 +31,14 @@ def palette_class() -> type:
     group = getattr(CommandPalette, "_GATHER_COMMANDS_GROUP", "--textual-command-palette-gather-commands")
 
     class CockpitPalette(CommandPalette):
+        def _on_mount(self, event: Any) -> None:
+            # Textual's own _on_mount (called after this one, by the MRO walk) takes screen_stack[-2] as the
+            # screen it was called from; a palette already dismissed when its Mount is handled (Esc in the burst
+            # that opened it) is no longer on the stack, and with the dashboard as the only screen under it that
+            # index does not exist (IndexError: the app exits).  Nothing to configure for a palette gone already.
+            if self not in self.app.screen_stack:
+                event.prevent_default()
+
         def _action_command_list(self, action: str) -> None:
             try:
                 super()._action_command_list(action)
