@@ -66,6 +66,8 @@ class YesNoScreen(OnceModal[bool]):
                 yield Button("Yes (y)", id="yes", variant="error")
 
     def on_mount(self) -> None:
+        if self not in self.app.screen_stack:  # closed in the burst of keys that opened it: nothing to show
+            return
         self.query_one("#no").focus()
 
     def on_button_pressed(self, event: Any) -> None:

@@ -84,6 +84,8 @@ class DecisionScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self not in self.app.screen_stack:  # closed in the burst of keys that opened it: nothing to show
+            return
         self._show()
         self.query_one(DecisionTree).focus()
 
@@ -93,8 +95,9 @@ class DecisionScreen(ReportsWorkerErrors, DecisionRouting, Screen):
 
     def _show(self) -> None:
         view = self.session.decision(self.context)
-        if view is not None:
-            self.panel.show(view)
+        panels = self.query(DecisionPanel)  # none while the screen is being taken down
+        if view is not None and panels:
+            panels.first().show(view)
 
     @property
     def panel(self) -> DecisionPanel:

@@ -116,6 +116,8 @@ class RunbookScreen(ReportsWorkerErrors, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self not in self.app.screen_stack:  # closed in the burst of keys that opened it: nothing to show
+            return
         self.set_class(self.app.size.width < 120, "-narrow")
         self.query_one("#steps").border_title = "steps"
         self.query_one("#detail").border_title = "now"

@@ -62,6 +62,8 @@ class TimelineScreen(ReportsWorkerErrors, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self not in self.app.screen_stack:  # closed in the burst of keys that opened it: nothing to show
+            return
         self._head()
         self.load()
         if self.session.replay is None or getattr(self.session.replay, "follows", False):
