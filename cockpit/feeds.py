@@ -633,11 +633,7 @@ def decode_backup_page(raw: bytes) -> tuple[Any, Any, list[dict[str, Any]], set[
     ``decode_page``): :func:`cockpit.sources.velero_pages.backup_rows`, or None for the general path."""
     from cockpit.sources.velero_pages import backup_rows
 
-    decoded = backup_rows(raw)
-    if decoded is None:
-        return None
-    kind, metadata, rows, kinds = decoded
-    return kind, metadata, [{"metadata": meta, PARSED: backup} for meta, backup in rows], kinds
+    return backup_rows(raw, PARSED)
 
 
 class ParsedBackups:
