@@ -9,6 +9,14 @@ writes, at human speed.  So the queue holds at most one snapshot per pane plus t
 recorder falls behind, whatever was queued is written in one commit (one fsync), and the sink says so: a ``note``
 marker in the recording ("recorder fell behind: N pane snapshots superseded before they were written") and
 :attr:`RecordingSink.warning` for the status bar.
+
+While the panes fill for the first time the writer is **held** (:meth:`RecordingSink.hold`): encoding a pane's
+first snapshot (a keyframe of ten thousand backups takes hundreds of milliseconds of the GIL) would compete with
+the lists being decoded and the panes being painted, at the moment the person is waiting for them.  Held, the
+queue keeps every snapshot in its order, none superseded, each with the time it was taken; the session lets go
+(:meth:`RecordingSink.release`) once every pane has its first answer and has been shown, and the hold ends by itself
+after ``at_most`` seconds, past ``HOLD_MAX_ITEMS`` queued items, at a ``flush``, at ``close`` and at the first write or answer of the person (``ENDS_HOLD``).  Nothing is lost or
+reordered: the writing starts a moment later.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from cockpit.models import PaneSnapshot
 
 _STOP = ("stop", None, None)
 NOTE_EVERY_S = 60.0  # at most one "fell behind" marker a minute
+ENDS_HOLD = frozenset({"audit", "gateway", "step", "answer"})  # events that end a hold: writes, the person's moves
+HOLD_MAX_ITEMS = 1000  # a hold ends by itself past this many queued items (each snapshot only refers to its data)
 
 
 class RecordingSink:
@@ -37,6 +47,7 @@ class RecordingSink:
         self._noted_at = 0.0
         self.failures = 0  # calls the recorder refused (a bad payload: a caller's bug); the last one in .failure
         self.failure: str | None = None
+        self._held_until = 0.0  # time.monotonic() until which the writer waits (hold); 0: not held
         self._thread = threading.Thread(target=self._drain, name="cockpit-recorder", daemon=True)
         self._thread.start()
 
@@ -68,10 +79,40 @@ class RecordingSink:
             parts.append(f"{self.failures} events refused by the recorder ({self.failure})")
         return "; ".join(parts) or None
 
+    def hold(self, at_most: float) -> None:
+        """Keep the writer waiting (at most ``at_most`` seconds) while the panes fill: see the module's text."""
+        with self._cond:
+            if not self._closed:
+                self._held_until = time.monotonic() + max(0.0, at_most)
+                self._cond.notify()
+
+    def release(self) -> None:
+        """Let the writer write what the hold kept (in order), and everything after as it comes."""
+        with self._cond:
+            self._held_until = 0.0
+            self._cond.notify()
+
+    @property
+    def held(self) -> bool:
+        with self._cond:
+            return self._holding()
+
+    def _holding(self) -> bool:  # under self._cond
+        if not self._held_until:
+            return False
+        if time.monotonic() >= self._held_until or len(self._items) > HOLD_MAX_ITEMS:
+            self._held_until = 0.0
+            return False
+        return True
+
     def snapshot(self, snap: PaneSnapshot, ts: float) -> None:
         key = (snap.context, snap.pane)
         with self._cond:
             if self._closed:
+                return
+            if self._holding():  # kept as taken, in order: a hold supersedes nothing
+                self._items.append(("held", snap, ts))
+                self._cond.notify()
                 return
             if key in self._snapshots:
                 self.coalesced += 1  # still queued: the newer one takes its place
@@ -81,6 +122,8 @@ class RecordingSink:
             self._cond.notify()
 
     def record(self, kind: str, payload: Any, ts: float, *, context: str = "", pane: str = "") -> None:
+        if kind in ENDS_HOLD:
+            self.release()  # a write or the person's move is written at once, and everything before it
         self._put(("event", (kind, payload, ts, context, pane), None))
 
     def update_meta(self, **changes: Any) -> None:
@@ -97,6 +140,7 @@ class RecordingSink:
         with self._cond:
             if not self._closed:
                 self._closed = True
+                self._held_until = 0.0
                 self._items.append(_STOP)
                 self._cond.notify()
         self._thread.join(timeout)
@@ -105,6 +149,8 @@ class RecordingSink:
         with self._cond:
             if self._closed:
                 return False
+            if item[0] == "flush":
+                self._held_until = 0.0  # someone waits for the recording to be written: the hold ends
             self._items.append(item)
             self._cond.notify()
             return True
@@ -114,8 +160,8 @@ class RecordingSink:
     def _drain(self) -> None:
         while True:
             with self._cond:
-                while not self._items:
-                    self._cond.wait()
+                while not self._items or self._holding():
+                    self._cond.wait(max(0.01, self._held_until - time.monotonic()) if self._held_until else None)
                 items = list(self._items)
                 self._items.clear()
                 batch = []
@@ -123,6 +169,8 @@ class RecordingSink:
                     if kind == "snapshot":
                         snap, ts = self._snapshots.pop(value)
                         batch.append((kind, snap, ts))
+                    elif kind == "held":
+                        batch.append(("snapshot", value, extra))
                     else:
                         batch.append((kind, value, extra))
                 behind = self.coalesced - self._coalesced_noted

@@ -46,6 +46,7 @@ EVIDENCE_DEBOUNCE = 0.5  # changes come in bursts: one evidence gather per burst
 # The first gather (git, the flag provider, S3, access reviews) waits until no pane of the context is loading any
 # more, or this long: at start-up both read at once, and the panes are what the person reads first.
 EVIDENCE_FIRST_WAIT = 3.0
+RECORD_AFTER_LOADED = 0.5  # seconds the recording waits after the panes' first answers (the UI paints them first)
 KUBE_PANES = tuple(p for p in PANES if p != "latency")
 
 
@@ -165,6 +166,9 @@ class Session:
         self.scheduler.submit("staleness", self.refresh_staleness)
         if not feeds or not self.live:
             return
+        hold = getattr(self.recorder, "hold", None)
+        if hold is not None:  # the recording starts writing once the panes are shown (cockpit/recording/sink.py)
+            hold(EVIDENCE_FIRST_WAIT + RECORD_AFTER_LOADED)
         # glibc told to hand freed memory back, before the watch threads make their arenas (cockpit/memory.py)
         self.scheduler.submit("memory", memory.tune)
         self.scheduler.every("memory-trim", 30.0, memory.trim)
@@ -386,6 +390,9 @@ class Session:
             from cockpit import memory
 
             memory.settle()  # the first lists' data lives as long as the session: frozen, the collector back on
+            release = getattr(self.recorder, "release", None)
+            if release is not None:
+                self.scheduler.later("recording-release", RECORD_AFTER_LOADED, release)
 
     def evidence_pending(self, context: str) -> bool:
         return self.scheduler.pending(f"evidence:{context}")

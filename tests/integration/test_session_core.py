@@ -165,3 +165,33 @@ def test_replicaset_pod_and_analysisrun_watches_list_without_waiting_for_the_rol
             second.stop()
     finally:
         platform.stop()
+
+
+def test_the_recording_waits_for_the_panes_first_answers_and_keeps_every_snapshot(tmp_path: Path) -> None:
+    """Encoding the panes' first snapshots (a keyframe of thousands of backups) would share the GIL with the lists
+    being decoded and the panes being painted: the sink is held until every pane has answered, then writes all."""
+    import cockpit.session.core as core
+    from cockpit.models import PANES
+    from cockpit.recording import Player
+    from cockpit.session.recording import start_recording
+
+    platform = DemoPlatform("rollouts-abort", workdir=tmp_path / "demo", timing=Timing.fast()).start()
+    settings = demo_settings(build_settings({"prometheus_interval": 0.2}), platform)
+    targets = connect(settings)
+    sink, _ = start_recording(settings, targets, path=str(tmp_path / "s.cockpit"))
+    live = open_session(settings, targets, recorder=sink, audit_path=str(tmp_path / "audit.jsonl"))
+    try:
+        assert not sink.held
+        live.start()
+        assert sink.held  # from the start of the feeds
+        wait_for("every pane's first answer", lambda: all(
+            live.store.entry(DEMO_CONTEXT, pane).state is not FeedState.LOADING for pane in PANES))
+        wait_for("the hold to end", lambda: not sink.held, timeout=core.EVIDENCE_FIRST_WAIT + 5)
+        wait_for("the first snapshots written", lambda: sink.count >= len(PANES))
+        assert sink.coalesced == 0 and sink.warning is None
+    finally:
+        live.stop()
+        sink.close(10)
+        platform.stop()
+    with Player(tmp_path / "s.cockpit") as player:
+        assert {pane for (_, pane) in player.state_at(player.end)} >= set(PANES)

@@ -12,6 +12,7 @@ import math
 import random
 import sqlite3
 import threading
+import time
 import tracemalloc
 import typing
 import zlib
@@ -746,3 +747,55 @@ def test_a_keyframe_is_the_panes_json_joined_once() -> None:
         whole = codec._key_frame(pane, CTX, encode_value(FeedStatus, status, redact), plain)
         assert json.loads(written.data) == json.loads(whole), pane
         assert written.data == whole, pane
+
+
+def test_held_while_the_panes_fill_nothing_is_written_superseded_or_reordered(tmp_path: Path) -> None:
+    path = tmp_path / "held.cockpit"
+    recorder = Recorder(path, RecordingMeta(started_at=T0))
+    sink = RecordingSink(recorder)
+    try:
+        sink.hold(30)
+        for i in range(5):  # the same pane again and again: kept, each with its time, none superseded
+            sink.snapshot(PaneSnapshot("latency", CTX, LatencyView("q", 0.5, float(i), (), T0), FeedStatus()),
+                          T0.timestamp() + i)
+        sink.record("decision", {"context": CTX}, T0.timestamp() + 5)  # automatic events wait too
+        time.sleep(0.2)
+        assert sink.held and recorder.count == 0 and sink.pending == 6
+        sink.release()
+        sink.flush(10)
+        assert not sink.held and recorder.count == 6 and sink.coalesced == 0 and sink.warning is None
+        sink.hold(30)  # a write (or the person's answer) ends a hold at once, with everything before it
+        sink.snapshot(PaneSnapshot("latency", CTX, LatencyView("q", 0.5, 9.0, (), T0), FeedStatus()),
+                      T0.timestamp() + 6)
+        sink.record("step", step_payload("rb", "s1", "done"), T0.timestamp() + 7)
+        deadline = time.monotonic() + 10
+        while recorder.count < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.count == 8 and not sink.held
+        sink.hold(0.05)  # and it ends by itself
+        sink.snapshot(PaneSnapshot("latency", CTX, LatencyView("q", 0.5, 10.0, (), T0), FeedStatus()),
+                      T0.timestamp() + 8)
+        deadline = time.monotonic() + 10
+        while recorder.count < 9 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.count == 9
+    finally:
+        sink.close(10)
+    with Player(path) as player:
+        assert [snap.data.value for _, snap in player.snapshots()] == [0.0, 1.0, 2.0, 3.0, 4.0, 9.0, 10.0]
+        times = [event.ts for event in player.events(("snapshot",))]
+        assert times == sorted(times) and len(times) == 7
+
+
+def test_a_held_sink_writes_at_close_and_at_a_flush(tmp_path: Path) -> None:
+    path = tmp_path / "closed.cockpit"
+    sink = RecordingSink(Recorder(path, RecordingMeta(started_at=T0)))
+    sink.hold(60)
+    sink.snapshot(PaneSnapshot("latency", CTX, LatencyView("q", 0.5, 1.0, (), T0), FeedStatus()), T0.timestamp())
+    sink.flush(10)
+    assert sink.count == 1 and not sink.held
+    sink.hold(60)
+    sink.snapshot(PaneSnapshot("latency", CTX, LatencyView("q", 0.5, 2.0, (), T0), FeedStatus()), T0.timestamp() + 1)
+    sink.close(10)
+    with Player(path) as player:
+        assert [snap.data.value for _, snap in player.snapshots()] == [1.0, 2.0]
