@@ -82,6 +82,10 @@ class Dashboard(Horizontal):
         super().__init__(**kwargs)
         self.target = target
         self.session = session
+        # the widgets composed, kept: every pane change and every tick looks its pane up, and a DOM query walks
+        # the whole screen (it was a sixth of the UI thread's time while the panes filled)
+        self._panes: dict[str, Pane] = {}
+        self._decision: DecisionPanel | None = None
 
     def compose(self) -> ComposeResult:
         with PaneGrid():
@@ -90,11 +94,15 @@ class Dashboard(Horizontal):
                                             now=self.session.clock.now)
                 if pane == "argocd":
                     widget.recent_minutes = self.target.recent_minutes  # type: ignore[attr-defined]
+                self._panes[pane] = widget
                 yield widget
-        yield DecisionPanel(id="decision")
+        self._decision = DecisionPanel(id="decision")
+        yield self._decision
 
     @property
     def decision(self) -> DecisionPanel:
+        if self._decision is not None:
+            return self._decision
         return self.query_one(DecisionPanel)
 
     @property
@@ -102,6 +110,9 @@ class Dashboard(Horizontal):
         return not (self.has_class("-medium") or self.has_class("-narrow"))
 
     def pane(self, pane: str) -> Pane:
+        widget = self._panes.get(pane)
+        if widget is not None:
+            return widget
         return self.query_one(f"#pane-{pane}", Pane)
 
     def panes(self) -> list[Pane]:
@@ -136,12 +147,14 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         super().__init__()
         self.session = session
         self.targets = session.targets
+        self._dashboards: list[Dashboard] = []  # one per context, as composed (looked up at every pane change)
 
     def compose(self) -> ComposeResult:
         yield ContextBar(id="context-bar")
         yield SummaryStrip(id="summary")
         if len(self.targets) == 1:
-            yield Dashboard(self.targets[0], self.session, id="dash-0")
+            self._dashboards = [Dashboard(self.targets[0], self.session, id="dash-0")]
+            yield self._dashboards[0]
         else:
             from textual.widgets import TabbedContent, TabPane  # several contexts only: not on one's first frame
 
@@ -149,7 +162,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
                 for index, target in enumerate(self.targets):
                     label = clean(target.name, limit=40) + (" [PROD]" if target.production else "")
                     with TabPane(Content(label), id=f"tab-{index}"):  # Content: literal, never markup
-                        yield Dashboard(target, self.session, id=f"dash-{index}")
+                        self._dashboards.append(Dashboard(target, self.session, id=f"dash-{index}"))
+                        yield self._dashboards[-1]
         yield Footer()
 
     def on_mount(self) -> None:
@@ -177,7 +191,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
     # -- routing --------------------------------------------------------------------------------------------
 
     def dashboards(self) -> list[Dashboard]:
-        return list(self.query(Dashboard))
+        return list(self._dashboards) if self._dashboards else list(self.query(Dashboard))
 
     def dashboard_for(self, context: str) -> Dashboard | None:
         for dash in self.dashboards():
@@ -193,7 +207,10 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
 
         tabs = self.query_one("#contexts", TabbedContent)
         active = tabs.active or "tab-0"
-        return self.query_one(f"#dash-{active.split('-')[1]}", Dashboard)
+        index = active.split("-")[1]
+        if index.isdigit() and int(index) < len(self._dashboards):
+            return self._dashboards[int(index)]
+        return self.query_one(f"#dash-{index}", Dashboard)
 
     def active_context(self) -> str:
         return self.active().target.name
@@ -213,7 +230,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             self.show_decision(event.context)
         elif isinstance(event, StatusChanged):
             self.refresh_bars()
-            self.refresh_bindings()  # the driver lease enables or disables the write keys
+            self.refresh_write_keys()
         elif isinstance(event, RunChanged):
             self.refresh_bars()
 
@@ -367,10 +384,25 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
 
         self.app.push_screen(TimelineScreen(self.session))
 
+    WRITE_KEYS = ("freeze", "release_hold", "take_over")
+
+    def refresh_write_keys(self) -> None:
+        """The driver lease, a freeze or read-only may enable, disable or hide the write keys: the footer is
+        rebuilt when one of them changes, not at every status change (Textual's footer recomposes all its keys on
+        every ``refresh_bindings``: tens of milliseconds of the UI thread, several times while the panes fill)."""
+        try:
+            context = self.active_context()
+        except Exception:  # noqa: BLE001 - composing or quitting
+            context = None
+        keys = (context, *(self.check_action(action, ()) for action in self.WRITE_KEYS))
+        if keys != getattr(self, "_write_keys", None):
+            self._write_keys = keys
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Write keys: hidden in read-only (nothing would be sent), disabled while another cockpit drives this
         context (the driver lease); ``D`` only when there is someone to take over from."""
-        if action not in ("freeze", "release_hold", "take_over") or not self.is_mounted:
+        if action not in self.WRITE_KEYS or not self.is_mounted:
             return True
         try:
             context = self.active_context()
