@@ -175,6 +175,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             self.show_decision(dash.target.name)
         self.refresh_summary(self.session.clock.now())
         self.dashboards()[0].pane("argocd").focus()
+        self.refresh_write_keys(footer=False)  # the footer being composed shows them as they are
         if self.session.live and any(not self.session.why_read_only(t.name) for t in self.targets):
             from cockpit.screens.writeflow import SPARE_AFTER, prebuild_modal
 
@@ -386,7 +387,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
 
     WRITE_KEYS = ("freeze", "release_hold", "take_over")
 
-    def refresh_write_keys(self) -> None:
+    def refresh_write_keys(self, *, footer: bool = True) -> None:
         """The driver lease, a freeze or read-only may enable, disable or hide the write keys: the footer is
         rebuilt when one of them changes, not at every status change (Textual's footer recomposes all its keys on
         every ``refresh_bindings``: tens of milliseconds of the UI thread, several times while the panes fill)."""
@@ -397,7 +398,8 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         keys = (context, *(self.check_action(action, ()) for action in self.WRITE_KEYS))
         if keys != getattr(self, "_write_keys", None):
             self._write_keys = keys
-            self.refresh_bindings()
+            if footer:
+                self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Write keys: hidden in read-only (nothing would be sent), disabled while another cockpit drives this
