@@ -395,7 +395,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             context = self.active_context()
         except Exception:  # noqa: BLE001 - composing or quitting
             context = None
-        keys = (context, *(self.check_action(action, ()) for action in self.WRITE_KEYS))
+        keys = (context, *(self._write_key(action) for action in self.WRITE_KEYS))
         if keys != getattr(self, "_write_keys", None):
             self._write_keys = keys
             if footer:
@@ -406,6 +406,9 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         context (the driver lease); ``D`` only when there is someone to take over from."""
         if action not in self.WRITE_KEYS or not self.is_mounted:
             return True
+        return self._write_key(action)
+
+    def _write_key(self, action: str) -> bool | None:
         try:
             context = self.active_context()
         except Exception:  # noqa: BLE001 - composing or quitting: no context to ask about
