@@ -325,8 +325,9 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         pane = self.active().panes()[number - 1]
         if self.maximized is not None and self.maximized is not pane:
             self.minimize()
-        pane.focus()
-        pane.scroll_visible()
+        # focused now, not after the keys already queued (Widget.focus defers it): "2" and "a" arriving in one read
+        # over SSH open the Rollout pane's abort, not nothing on the pane that had the focus
+        self.set_focus(pane)
 
     def focused_pane(self) -> Pane | None:
         node = self.focused
@@ -350,7 +351,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         tabs = self.query_one("#contexts", TabbedContent)
         index = (int((tabs.active or "tab-0").split("-")[1]) + 1) % len(self.targets)
         # move the focus first: TabbedContent shows the tab that holds the focused widget
-        self.query_one(f"#dash-{index}", Dashboard).pane("argocd").focus()
+        self.set_focus(self.query_one(f"#dash-{index}", Dashboard).pane("argocd"))  # now (see action_focus_pane)
         tabs.active = f"tab-{index}"
 
     def action_recoverable(self) -> None:
@@ -373,7 +374,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
     def action_tree(self) -> None:
         dash = self.active()
         if dash.tree_visible:
-            dash.decision.query_one(DecisionTree).focus()
+            self.set_focus(dash.decision.query_one(DecisionTree))  # now (see action_focus_pane)
             return
         from cockpit.screens.decision import DecisionScreen
 

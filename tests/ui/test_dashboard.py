@@ -153,3 +153,26 @@ async def test_two_contexts_one_tab_each(platform, tmp_path):
         assert app.dashboard.active().target.name == "demo-eu-west"
         assert "PRODUCTION" in str(bar.render()) and "READ-ONLY" in str(bar.render()) and bar.has_class("-production")
         assert app.session.why_read_only("demo-eu-west") and not app.session.why_read_only("demo-us-east")
+
+
+async def test_a_pane_key_and_the_next_key_in_one_burst(platform):
+    """Over SSH keys arrive in bursts: "2" and "a" in one read must open the Rollout pane's abort, not go to the
+    pane that had the focus (Textual's Widget.focus takes effect after the keys already queued)."""
+    from tests.ui.test_key_fuzz import drain, send
+
+    app = make_app(platform)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        assert app.dashboard.focused_pane().pane_id == "argocd"
+        send(app, "2")
+        send(app, "a")
+        await drain(app)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", timeout=10)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard, timeout=10)
+        send(app, "1")
+        send(app, "6")
+        send(app, "z")  # the Velero pane zoomed, not Argo CD's
+        await drain(app)
+        assert app.dashboard.focused_pane().pane_id == "velero"
+        assert app.dashboard.maximized is not None and app.dashboard.maximized.pane_id == "velero"
