@@ -148,6 +148,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         self.session = session
         self.targets = session.targets
         self._dashboards: list[Dashboard] = []  # one per context, as composed (looked up at every pane change)
+        self._write_keys: tuple[Any, ...] | None = None  # (context, each write key's state) the footer shows
 
     def compose(self) -> ComposeResult:
         yield ContextBar(id="context-bar")
@@ -351,7 +352,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         tabs = self.query_one("#contexts", TabbedContent)
         index = (int((tabs.active or "tab-0").split("-")[1]) + 1) % len(self.targets)
         # move the focus first: TabbedContent shows the tab that holds the focused widget
-        self.set_focus(self.query_one(f"#dash-{index}", Dashboard).pane("argocd"))  # now (see action_focus_pane)
+        self.set_focus(self.dashboards()[index].pane("argocd"))  # now (see action_focus_pane)
         tabs.active = f"tab-{index}"
 
     def action_recoverable(self) -> None:
@@ -397,7 +398,7 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         except Exception:  # noqa: BLE001 - composing or quitting
             context = None
         keys = (context, *(self._write_key(action) for action in self.WRITE_KEYS))
-        if keys != getattr(self, "_write_keys", None):
+        if keys != self._write_keys:
             self._write_keys = keys
             if footer:
                 self.refresh_bindings()

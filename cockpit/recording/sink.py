@@ -14,9 +14,9 @@ While the panes fill for the first time the writer is **held** (:meth:`Recording
 first snapshot (a keyframe of ten thousand backups takes hundreds of milliseconds of the GIL) would compete with
 the lists being decoded and the panes being painted, at the moment the person is waiting for them.  Held, the
 queue keeps every snapshot in its order, none superseded, each with the time it was taken; the session lets go
-(:meth:`RecordingSink.release`) once every pane has its first answer and has been shown, and the hold ends by itself
-after ``at_most`` seconds, past ``HOLD_MAX_ITEMS`` queued items, at a ``flush``, at ``close`` and at the first write or answer of the person (``ENDS_HOLD``).  Nothing is lost or
-reordered: the writing starts a moment later.
+(:meth:`RecordingSink.release`) once every pane has its first answer and has been shown, and the hold ends by
+itself after ``at_most`` seconds, past ``HOLD_MAX_ITEMS`` queued items, at a ``flush``, at ``close`` and at the
+person's first write or answer (``ENDS_HOLD``).  Nothing is lost or reordered: the writing starts a moment later.
 """
 
 from __future__ import annotations
