@@ -28,7 +28,8 @@ Every figure the issue names, each the median of several runs, with its target:
 * **terminal bytes/s** at steady state, at 80x24, 120x40 and 200x50, read from the pty by ``bench.terminal`` (the
   UI side's module; "not measured yet" until it is on the branch).
 
-The cockpit's own modules are byte-compiled first (:func:`compile_sources`), as an installed package's are; the load
+The cockpit's own modules are byte-compiled first (:func:`compile_sources`), as an installed package's are, and its
+cache of compiled dataclass methods is filled (:func:`fill_code_cache`), as any launch before leaves it; the load
 average of the machine is kept for every phase.
 
 Output: a Markdown table (figure, value, target, met?) printed and written to ``<out>/README.md`` with the machine
@@ -287,6 +288,8 @@ class Launch:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("COCKPIT_", "KUBECONFIG"))}
         env.update({"TERM": "xterm-256color", "HOME": str(self.home), "XDG_CONFIG_HOME": str(self.home / ".config"),
                     "XDG_STATE_HOME": str(self.home / ".state"), "XDG_DATA_HOME": str(self.home / ".data"),
+                    # shared by the launches, filled ahead (fill_code_cache): a machine the cockpit ran on before
+                    "XDG_CACHE_HOME": str(self.home.parent / "cache"),
                     "TZ": "UTC", "COLUMNS": str(cols), "LINES": str(rows)})
         env.pop("COLORTERM", None)
         # the child runs in a scratch HOME: bench/ (not shipped) is found from the repository root
@@ -477,6 +480,21 @@ def compile_sources() -> str:
     return ("byte-compiled ahead, as an installed package is" if done else "byte-compiling failed") + flag
 
 
+def fill_code_cache(cache_home: Path) -> str:
+    """Fill the cockpit's cache of compiled dataclass methods (``cockpit/codecache.py``) in ``cache_home``, the
+    ``XDG_CACHE_HOME`` every launch shares: as the first launch of a cockpit on a machine leaves it for every later
+    one (the launches have a HOME each, so without it every launch would be a first).  In a child process: this
+    one's cockpit modules are loaded already."""
+    code = ("from cockpit.codecache import fill; c = fill(); "
+            "print(len(c.codes) if c else 'off', c.path if c else '')")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COCKPIT_")}
+    env["XDG_CACHE_HOME"] = str(cache_home)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0 or done.stdout.startswith("off"):
+        return f"code cache not filled ({(done.stderr or done.stdout).strip()[-200:]})"
+    return f"code cache filled ahead ({done.stdout.split()[0]} dataclass methods), shared by the launches"
+
+
 class Churn(threading.Thread):
     """The platform at 60x its real pace, for the compressed long session (see ``Bench.measure_long_session``)."""
 
@@ -594,6 +612,7 @@ class Bench:
         self.settings = self.platform.settings()
         self.config = self._write_config()
         self.details["bytecode"] = compile_sources()
+        self.details["code_cache"] = fill_code_cache(self.workdir / "cache")
         self.load("fixture up")
 
     def _write_config(self) -> Path:
@@ -1351,7 +1370,10 @@ def render_readme(figures: Sequence[Figure], machine: dict[str, Any], details: d
         "- The cockpit runs as a separate process in a pseudo-terminal, started through `cockpit.cli.main` with a "
         "config file; hooks in that process only report moments (sixth pane populated, modal painted, Velero pane "
         "repainted) on a pipe.  Launch is the instant before `Popen`; the first frame is read from the pty.  The "
-        f"cockpit's modules are {details.get('bytecode', 'as they are')}.",
+        f"cockpit's modules are {details.get('bytecode', 'as they are')}; its "
+        f"{details.get('code_cache', 'code cache as it is')} (`cockpit/codecache.py`: the dataclass methods Python "
+        "would otherwise compile again at every launch; as a cockpit that ran before on the machine has it, as "
+        "kubectl has its discovery cache).",
         "- The floor and the kubectl baseline run the same reads against the same emulator and Prometheus; "
         "kubectl asks for `-o json` (the objects the cockpit reads) with a warm discovery cache.  The two ratios "
         "compare each launch with the slowest read (median of 3) and a kubectl pass taken right before it, and "

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# The test process leaves the developer's cache of compiled dataclass methods alone (cockpit/codecache.py; set
+# before anything imports cockpit).  Cockpits the tests start get their own HOME, and their own cache, from
+# _isolated_env below.
+os.environ["COCKPIT_CODE_CACHE"] = "off"
+
+import pytest  # noqa: E402
 
 # Fixture modules live in tests/plugins/ so each backend's harness stays in one file.
 pytest_plugins = [
@@ -23,6 +28,7 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("TZ", "UTC")
     for var in list(os.environ):
         if var.startswith(("COCKPIT_", "AWS_", "KUBECONFIG")):
