@@ -268,6 +268,7 @@ class Launch:
         self._expect: tuple[bytes, ...] = ()  # texts awaited on the terminal (see expect())
         self._expect_buffer = bytearray()
         self._expect_times: dict[bytes, float] = {}  # when each awaited text first appeared
+        self._expect_since = 0.0
         # what is on the screen: the cockpit sends only the cells that changed ("1000 backups" -> "1001 backups"
         # sends "1001"), so an awaited text is looked for on the screen as well as in the stream
         from bench.terminal import Screen
@@ -312,15 +313,35 @@ class Launch:
         return self
 
     def _read_pty(self, master: int) -> None:
+        """Only read and time: a chunk's time is when the cockpit's bytes could be read from the pty.  The parsing
+        (about 3 ms per 4 KB chunk here, a real terminal's is in C) is done by :meth:`_take_pty` in its own thread:
+        done here it held up the read of the next chunk, and the cockpit's writes behind it, and a text in the
+        second chunk of a full-screen paint was seen 10-20 ms after it was there."""
+        import queue
+
+        chunks: queue.SimpleQueue[tuple[float, bytes] | None] = queue.SimpleQueue()
+        taker = threading.Thread(target=self._take_pty, args=(chunks,), daemon=True, name="bench-launch-screen")
+        taker.start()
+        self._threads.append(taker)
+        try:
+            while True:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                chunks.put((time.time(), data))
+        finally:
+            chunks.put(None)
+
+    def _take_pty(self, chunks: Any) -> None:
         raw = bytearray()
         while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
+            item = chunks.get()
+            if item is None:
                 break
-            if not data:
-                break
-            now = time.time()
+            now, data = item
             if self.first_frame is None:
                 raw += data
                 if FIRST_FRAME_TEXT in _ANSI.sub(b"", bytes(raw)):
@@ -329,7 +350,7 @@ class Launch:
                         self._cond.notify_all()
             self._screen.feed(self._decoder.decode(data))
             with self._cond:
-                if len(self._expect_times) < len(self._expect):
+                if len(self._expect_times) < len(self._expect) and now >= self._expect_since:
                     self._expect_buffer += data
                     shown = _ANSI.sub(b"", bytes(self._expect_buffer))
                     for text in self._expect:
@@ -382,6 +403,7 @@ class Launch:
         """Watch the terminal for ``texts`` from now on (then :meth:`wait_expected`)."""
         with self._cond:
             self._expect, self._expect_buffer, self._expect_times = texts, bytearray(), {}
+            self._expect_since = time.time()  # a chunk read before this (still being parsed) is not looked at
 
     def wait_expected(self, timeout: float, text: bytes | None = None) -> float:
         """When ``text`` (by default: the first of the awaited texts) reached the terminal (this process's clock)."""
