@@ -47,6 +47,7 @@ EVIDENCE_DEBOUNCE = 0.5  # changes come in bursts: one evidence gather per burst
 # more, or this long: at start-up both read at once, and the panes are what the person reads first.
 EVIDENCE_FIRST_WAIT = 3.0
 RECORD_AFTER_LOADED = 0.5  # seconds the recording waits after the panes' first answers (the UI paints them first)
+SETTLE_AFTER_LOADED = 1.2  # seconds after them: drawn, recorded (memory.settle_after_start)
 KUBE_PANES = tuple(p for p in PANES if p != "latency")
 
 
@@ -393,6 +394,8 @@ class Session:
             release = getattr(self.recorder, "release", None)
             if release is not None:
                 self.scheduler.later("recording-release", RECORD_AFTER_LOADED, release)
+            # what drawing, recording and the evidence leave: collected once now, not at the first keystroke
+            self.scheduler.later("memory-settle-after-start", SETTLE_AFTER_LOADED, memory.settle_after_start)
 
     def evidence_pending(self, context: str) -> bool:
         return self.scheduler.pending(f"evidence:{context}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import weakref
 
 import pytest
 
@@ -30,6 +31,30 @@ def test_hold_then_settle_freezes_and_turns_the_collector_back_on() -> None:
     assert memory.settle()  # the panes answered: on again
     assert gc.isenabled() and not memory.held()
     assert not memory.settle()  # once only
+
+
+def test_after_start_the_leftovers_are_collected_and_frozen_once() -> None:
+    """The start-up's leftovers are collected and what lives is frozen in a quiet moment, once, so the first full
+    collection does not come with the person's first keystroke."""
+    assert not memory.settle_after_start()  # not a managed command: nothing
+    memory.hold()
+    assert not memory.settle_after_start()  # still held (the panes have not answered): nothing yet
+    memory.settle()
+
+    class Node:
+        me: object = None
+
+    node = Node()
+    node.me = node  # garbage only a collection frees
+    ref = weakref.ref(node)
+    del node
+    frozen = gc.get_freeze_count()
+    assert memory.settle_after_start()
+    assert ref() is None  # collected first: garbage is never frozen with what lives
+    assert gc.get_freeze_count() > frozen and gc.isenabled()
+    assert not memory.settle_after_start()  # once only
+    memory.release()
+    assert not memory.settle_after_start()  # the command is over
 
 
 def test_settle_without_hold_does_nothing() -> None:
