@@ -83,14 +83,16 @@ LIMITS: dict[str, str] = {
     "Traced in the child the decode still takes 117-152 ms: the UI paints the other five panes and eleven other "
     "lists and watches start, on one core",
     "populated_vs_kubectl": "the cockpit is busy on one core from launch to populated (its CPU time at populated "
-    "0.88-1.16 s of 0.92-1.25 s, /proc/PID/stat, six launches): launch → populated is the work itself, not waiting.  "
-    "It is the first frame (0.36-0.54 s in this run: Python, Textual and the app's imports and the first paint), "
-    "about 0.04 s until the feeds start, 0.15-0.17 s for the Kubernetes client's import (urllib3, requests, "
-    "oauthlib, yaml, kubernetes' config and ApiClient: all imported by the official client's modules; its models "
-    "are not, `cockpit.sources.kubeimport`) and the kubeconfig, and the panes (first request → populated "
-    "0.26-0.39 s).  Importing the client in a thread before the first frame moved the first request 10-40 ms "
-    "and cost the first frame as much (one core's work either way): not kept.  0.3× of this run's kubectl passes "
-    "(2.63-3.16 s) is 0.79-0.95 s; the launches took 0.81-1.12 s",
+    "is 90-97 % of the wall time, /proc/PID/stat, six launches): launch → populated is the work itself.  In this run: the first "
+    "frame 0.41-0.50 s (Python, Textual's and the app's imports, the first paint), then the Kubernetes client's "
+    "import and the kubeconfig (about 0.11 s: urllib3, requests, oauthlib, yaml -- imported by the official "
+    "client's modules), the panes (first request → populated 0.32-0.41 s, the 10 000-Backup list's decode "
+    "included).  Two changes of this session took about 0.15 s off it in A/B launches (the dataclass code cache: "
+    "populated 1.070 → 0.977 s; the dashboard's frame timer started ahead: first request 0.735 → 0.675 s after "
+    "launch).  0.3× of this run's kubectl passes (2.94-3.60 s) is 0.88-1.08 s; the launches took 0.99-1.11 s "
+    "(per-launch ratios 0.30-0.34).  This machine's pace moved by half during the session (kubectl passes "
+    "2.36-3.60 s, the same launches 0.75-1.21 s): in a fast stretch, with the code cache alone, five warm "
+    "launches in the harness measured 0.287-0.320 (median 0.319)",
     "prom_queries": "the p99 poll is one request every 20 s (the instant query, or every 4th poll the range query "
     "whose last point is the value): 3 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`) "
     "are one query a minute per 50 clusters of a namespace (`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): one for "
@@ -113,10 +115,12 @@ LIMITS: dict[str, str] = {
     "pane_update": "16 ms, of which the pane's own part (show → painted) about 10 ms: the watch event touches one key "
     "(`kube.Items`), the order and the failed rows are kept by bisection in the feed's thread, the pane keeps its "
     "drawn table while its rows and ages are unchanged; the rest is Textual's compositor and the pty",
-    "rss": "119 MiB is the long session's peak (VmHWM); recording off peaks at 106 MiB: imports are about 60 MiB "
-    "(Textual, the partial kubernetes client, requests/urllib3, prometheus-api-client), the Backup watch keeps "
-    "parsed rows only, and glibc gives freed memory back (`cockpit.memory`: fixed mmap and trim thresholds, two "
-    "arenas, malloc_trim after large lists and keyframes and every 30 s)",
+    "rss": "the peak is the long session's (VmHWM 120.4 MiB; the launches peak at 106-107 MiB, recording off "
+    "100 MiB); the same figure was 118, 120 and 119 MiB in the three runs before on nearly the same code.  Imports "
+    "are about 60 MiB (Textual, the partial kubernetes client, requests/urllib3, prometheus-api-client), the Backup "
+    "watch keeps parsed rows only, glibc gives freed memory back (`cockpit.memory`: fixed mmap and trim "
+    "thresholds, two arenas, malloc_trim after large lists and keyframes and every 30 s).  The dataclass code "
+    "cache keeps its table (about 840 code objects, most of them the methods in use) for the session",
     "rss_growth": "see the samples in latest.json (details.long_session.rss_mib).",
     "replay_open": "see latest.json (details.replay).",
     "replay_seek": "see latest.json (details.replay).",
