@@ -91,13 +91,6 @@ class CockpitApp(App[int]):
             self.dashboard = ReplayDashboardScreen(self.session)
         else:
             self.dashboard = DashboardScreen(self.session)
-        # A screen's frame timer starts at its first refresh and waits a whole frame (1/60 s) before the first
-        # paint, and the feeds wait for that paint: started now, it has turned (drawing nothing inside the start-up
-        # batch) by the time the dashboard is composed and styled, and the first frame is painted at once.
-        try:
-            self.dashboard._update_timer.resume()
-        except Exception:  # noqa: BLE001 - an optimisation: the first frame one frame later
-            pass
         return self.dashboard
 
     def on_mount(self) -> None:
