@@ -87,9 +87,9 @@ LIMITS: dict[str, str] = {
     "frame 0.41-0.50 s (Python, Textual's and the app's imports, the first paint), then the Kubernetes client's "
     "import and the kubeconfig (about 0.11 s: urllib3, requests, oauthlib, yaml -- imported by the official "
     "client's modules), the panes (first request → populated 0.32-0.41 s, the 10 000-Backup list's decode "
-    "included).  Two changes of this session took about 0.15 s off it in A/B launches (the dataclass code cache: "
-    "populated 1.070 → 0.977 s; the dashboard's frame timer started ahead: first request 0.735 → 0.675 s after "
-    "launch).  0.3× of this run's kubectl passes (2.94-3.60 s) is 0.88-1.08 s; the launches took 0.99-1.11 s "
+    "included).  The dataclass code cache took about 0.09 s off it in A/B launches (populated 1.070 → 0.977 s).  "
+    "This run also had the dashboard's frame timer started ahead (first request 0.735 → 0.675 s after launch in "
+    "an A/B), reverted after it because the dashboard snapshot test raced its first paint (a7d634b).  0.3× of this run's kubectl passes (2.94-3.60 s) is 0.88-1.08 s; the launches took 0.99-1.11 s "
     "(per-launch ratios 0.30-0.34).  This machine's pace moved by half during the session (kubectl passes "
     "2.36-3.60 s, the same launches 0.75-1.21 s): in a fast stretch, with the code cache alone, five warm "
     "launches in the harness measured 0.287-0.320 (median 0.319)",
