@@ -181,16 +181,6 @@ def install() -> CodeCache | None:
     return cache
 
 
-def uninstall() -> None:
-    """Give ``dataclasses`` the builtin ``exec`` back (tests)."""
-    global _INSTALLED
-    import dataclasses
-
-    if _INSTALLED is not None and dataclasses.__dict__.get("exec") == _INSTALLED.exec:
-        del dataclasses.exec  # type: ignore[attr-defined]
-    _INSTALLED = None
-
-
 def fill() -> CodeCache | None:
     """Import every cockpit module (and what they import) and write the cache now."""
     import importlib
