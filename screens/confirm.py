@@ -188,6 +188,9 @@ class ConfirmScreen(OnceModal["str | None"]):
         return Group(*parts)
 
     def on_mount(self) -> None:
+        if self._closing or getattr(self.app, "_exit", False):
+            # composed by an app on its way out (Textual mounts nothing in a closing screen): nothing to set up
+            return
         self._fit(self.app.size.height)
         self.set_class(self.production, "-production")
         self.set_class(self.premortem is not None, "-premortem")  # premortem hook: room for the verdict

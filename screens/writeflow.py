@@ -56,8 +56,8 @@ def prebuild_modal(app: Any) -> None:
     is used once, for one write, and never reused; a key pressed before it is ready gets a modal of its own."""
     from cockpit.screens.confirm import ConfirmScreen
 
-    if getattr(app, SPARE, None) is not None or not app.is_running:
-        return
+    if getattr(app, SPARE, None) is not None or not app.is_running or getattr(app, "_exit", False):
+        return  # (an app told to exit still runs until its shutdown: a spare composed then would mount nothing)
     modal = ConfirmScreen(None, assessing=True)
     try:
         app._register(app, modal)  # what push_screen does first (Textual 8): compose and style it now

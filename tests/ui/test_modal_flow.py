@@ -241,3 +241,23 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
         checks_only = [r for r in sent_anything(platform) if "selfsubjectaccessreviews" not in r.path
                        and r.query.get("dryRun") not in ("All", ["All"])]
         assert checks_only == []  # the pre-checks ran; nothing was sent
+
+
+async def test_a_modal_built_while_the_app_exits_is_no_crash(platform, tmp_path):
+    """The spare is built by a timer (a second after the start or the last write); when that timer fires after
+    the app was told to exit, but before it stopped running, the spare would be composed by a closing app (which
+    mounts nothing) and its on_mount found no '#cancel': a crash on the way out (seen in CI under load)."""
+    from cockpit.screens.confirm import ConfirmScreen
+    from cockpit.screens.writeflow import SPARE, prebuild_modal
+
+    app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        setattr(app, SPARE, None)  # (a spare built already is not the point here)
+        app.exit()
+        prebuild_modal(app)  # the spare's timer, fired in the window between exit() and the shutdown
+        assert getattr(app, SPARE, None) is None  # nothing is built for an app on its way out
+        screen = ConfirmScreen(None, assessing=True)  # and a modal composed by a closing app does not crash
+        app._register(app, screen)
+        await pilot.pause()
+    assert app.return_code in (0, None)
