@@ -71,6 +71,10 @@ def prebuild_modal(app: Any) -> None:
         if getattr(app, SPARE, None) is modal and modal.is_mounted and not modal.is_current:
             try:
                 modal._refresh_layout(app.size)  # laid out at this size: showing it needs only a paint
+                # A screen's frame timer starts at its first refresh and waits a whole frame (1/60 s) before its
+                # first paint; started now (one tick, then paused: the spare is not current, nothing is drawn),
+                # the key's paint comes at the next turn of the loop instead.
+                modal._update_timer.resume()
             except Exception:  # noqa: BLE001 - shown anyway, laid out then
                 log.exception("could not lay the confirmation modal out ahead")
 

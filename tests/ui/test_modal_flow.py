@@ -213,6 +213,14 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
 
     shown_hook: list[object] = []  # ConfirmScreen.shown: the hook observers (the benchmark's probe) rely on
     monkeypatch.setattr(ConfirmScreen, "shown", lambda self: shown_hook.append(self))
+    frames: list[tuple[object, bool]] = []  # (screen, current?) at each turn of a modal's frame timer
+    original_frame = ConfirmScreen._on_timer_update
+
+    def frame(self):
+        frames.append((self, self.is_current))
+        return original_frame(self)
+
+    monkeypatch.setattr(ConfirmScreen, "_on_timer_update", frame)
 
     app = make_app(platform, audit_path=str(tmp_path / "audit.jsonl"))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -222,6 +230,9 @@ async def test_the_key_shows_a_modal_built_ahead_and_each_write_gets_a_new_one(p
                        what="the modal built ahead")
         spare = getattr(app, SPARE)
         assert spare not in app.screen_stack and spare.planned is None
+        # laid out ahead, and its frame timer turned once, drawing nothing (a screen's frame timer starts at its
+        # first refresh and waits a whole frame: the key's paint would wait for it)
+        await wait_for(pilot, lambda: (spare, False) in frames, what="the spare's frame timer")
         shown, spares = [], []
         for _ in range(2):
             spares.append(getattr(app, SPARE))
