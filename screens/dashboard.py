@@ -41,6 +41,11 @@ VERB_WORDS = {"abort": "the abort", "undo": "the undo", "promote": "the promotio
               "the full promotion", "retry": "the retry"}
 WIDE = 160  # from here up: a 3x2 grid
 MEDIUM = 100  # from here up: 2x3; below: one column, scrolled
+# While a context's panes first fill (some still loading), their changes are drawn together at most this often,
+# and at once when the last one arrives: a launch brings some twenty pane changes in under half a second, and
+# drawing each with its own frame took a quarter of the UI thread's time while the lists were still being read.
+FILL_EVERY = 0.1
+FILL_AT_MOST = 3.0  # seconds after the start: from then on every change is drawn at once, loading or not
 
 
 class ContextBar(Static):
@@ -149,6 +154,9 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         self.targets = session.targets
         self._dashboards: list[Dashboard] = []  # one per context, as composed (looked up at every pane change)
         self._write_keys: tuple[Any, ...] | None = None  # (context, each write key's state) the footer shows
+        self._filling: set[str] = set()  # contexts whose panes are still filling for the first time (live)
+        self._fill_pending: dict[str, set[str]] = {}  # context -> panes changed and not drawn yet
+        self._fill_timer: Any = None
 
     def compose(self) -> ComposeResult:
         yield ContextBar(id="context-bar")
@@ -168,6 +176,9 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.session.live:
+            self._filling = {target.name for target in self.targets}
+            self.set_timer(FILL_AT_MOST, self._fill_over)
         self.apply_width(self.size.width)
         self.refresh_bars()
         for dash in self.dashboards():
@@ -222,6 +233,9 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
         if not self.is_mounted:
             return
         if isinstance(event, PaneChanged):
+            if event.context in self._filling:
+                self._fill_change(event.context, event.pane)
+                return
             dash = self.dashboard_for(event.context)
             if dash is None:
                 return
@@ -235,6 +249,44 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
             self.refresh_write_keys()
         elif isinstance(event, RunChanged):
             self.refresh_bars()
+
+    def _fill_change(self, context: str, pane: str) -> None:
+        """A pane changed while its context's panes first fill: drawn with the others at the next fill tick, or
+        now when every pane of the context has something to show (loaded, failed, missing, a choice)."""
+        from cockpit.models import FeedState
+
+        self._fill_pending.setdefault(context, set()).add(pane)
+        entries = self.session.store.entries(context)
+        if all(entry.state is not FeedState.LOADING for entry in entries.values()):
+            self._filling.discard(context)
+            self._fill_flush()
+        elif self._fill_timer is None:
+            self._fill_timer = self.set_timer(FILL_EVERY, self._fill_flush)
+
+    def _fill_flush(self) -> None:
+        """Draw the panes changed since the last fill tick (and the summary strip once)."""
+        if self._fill_timer is not None:
+            self._fill_timer.stop()
+            self._fill_timer = None
+        pending, self._fill_pending = self._fill_pending, {}
+        if not self.is_mounted:
+            return
+        active = self.active()
+        summary = False
+        for context, panes in pending.items():
+            dash = self.dashboard_for(context)
+            if dash is None:
+                continue
+            for pane in panes:
+                dash.pane(pane).refresh_from_store()
+            summary = summary or dash is active
+        if summary:
+            self.refresh_summary(self.session.clock.now())
+
+    def _fill_over(self) -> None:
+        """A pane still loading this long after the start (a hanging API) no longer holds the others' changes."""
+        self._filling.clear()
+        self._fill_flush()
 
     def show_decision(self, context: str) -> None:
         view = self.session.decision(context)
