@@ -700,12 +700,48 @@ def _apply_rows(row: type, old: tuple[Any, ...], segments: Sequence[msgspec.Raw]
 # --------------------------------------------------------------------------- frames: writing
 
 
+DEFLATE_CHUNK = 256 * 1024  # a keyframe's JSON is compressed this much at a time (never joined whole)
+
+
 @dataclass
 class Written:
-    """One frame ready to store: its JSON, and whether it is a keyframe."""
+    """One frame ready to store: its JSON, in pieces, and whether it is a keyframe.
 
-    data: bytes
+    A keyframe of a pane of thousands of rows is megabytes of JSON (4.4 MB for 10 000 backups) made of the rows'
+    cached JSON: :meth:`deflate` compresses it a chunk at a time, so the whole text never exists at once (joined,
+    it was the largest transient allocation of a long session, at every keyframe)."""
+
+    pieces: list[bytes]
     key: bool
+    size: int = -1  # bytes of JSON (the pieces' lengths summed when not given)
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = sum(map(len, self.pieces))
+
+    @property
+    def data(self) -> bytes:
+        """The frame's JSON, joined (for a reader that wants it whole)."""
+        return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
+
+    def deflate(self) -> bytes:
+        """What ``deflate(self.data)`` decompresses to (a zlib stream at the same level), made a chunk at a time."""
+        if self.size <= DEFLATE_CHUNK:
+            return deflate(self.data)
+        compressor = zlib.compressobj(6)
+        out: list[bytes] = []
+        chunk: list[bytes] = []
+        held = 0
+        for piece in self.pieces:
+            chunk.append(piece)
+            held += len(piece)
+            if held >= DEFLATE_CHUNK:
+                out.append(compressor.compress(b"".join(chunk)))
+                chunk, held = [], 0
+        if chunk:
+            out.append(compressor.compress(b"".join(chunk)))
+        out.append(compressor.flush())
+        return b"".join(out)
 
 
 class StreamEncoder:
@@ -755,7 +791,7 @@ class StreamEncoder:
             data_json = b"null" if snap.data is None else encode_value(kind, snap.data, redact)
             frame = _key_frame(self.pane, self.context, status_json, data_json)
             self._pending = (snap, status_json, {}, {}, True, len(frame))
-            return Written(frame, True)
+            return Written([frame], True)
         set_plain: dict[str, Any] = {}
         row_segments: dict[str, list[Any]] = {}
         new_rows: dict[str, list[bytes]] = {}
@@ -802,10 +838,10 @@ class StreamEncoder:
                 key = True  # the chain already holds more than the pane: start a new one
             else:
                 self._pending = (snap, status_json, scalars, new_rows, False, len(frame))
-                return Written(frame, False)
-        frame = self._key_frame(shape, status_json, scalars, new_rows)
-        self._pending = (snap, status_json, scalars, new_rows, True, len(frame))
-        return Written(frame, True)
+                return Written([frame], False)
+        written = Written(self._key_frame(shape, status_json, scalars, new_rows), True)
+        self._pending = (snap, status_json, scalars, new_rows, True, written.size)
+        return written
 
     def commit(self, event_id: int) -> None:
         """The frame from the last ``encode`` is in the file as ``event_id``."""
@@ -845,11 +881,11 @@ class StreamEncoder:
         return encode_value(row, item, self.redact)
 
     def _key_frame(self, shape: Shape, status_json: bytes, scalars: dict[str, Any],
-                   rows: dict[str, list[bytes]]) -> bytes:
-        """The keyframe: the module's ``_key_frame`` with the pane's data JSON (its scalars, each list of rows the
-        cached row JSON joined), built as one join: a 10 000-row pane's
-        keyframe (4.4 MB of JSON) was copied five times on its way (a join, two concatenations, two encodings),
-        an RSS spike of 12 MiB at every keyframe of a long session."""
+                   rows: dict[str, list[bytes]]) -> list[bytes]:
+        """The keyframe's pieces: the module's ``_key_frame`` with the pane's data JSON (its scalars, each list of
+        rows the cached row JSON), never joined here (see :class:`Written`): a 10 000-row pane's keyframe (4.4 MB
+        of JSON) was once copied five times on its way, an RSS spike of 12 MiB at every keyframe of a long
+        session."""
         head = _key_frame(self.pane, self.context, status_json, b"null")  # "data" is its last key: ...,"data":null}
         pieces = [head[: -len(b"null}")]]
         if shape.cls is None:
@@ -864,7 +900,7 @@ class StreamEncoder:
                     pieces.append(_ENCODER.encode(scalars.get(name)))
             pieces.append(b"}")
         pieces.append(b"}")
-        return b"".join(pieces)
+        return pieces
 
 
 def _encodable(plain: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import cockpit
 from cockpit.models import PaneSnapshot, to_dict
-from cockpit.recording.codec import StreamEncoder, deflate
+from cockpit.recording.codec import StreamEncoder
 from cockpit.recording.format import (
     APPLICATION_ID,
     EVENT_KINDS,
@@ -184,7 +184,7 @@ class Recorder:
             event_id = self._next_id
             cursor = self._execute(
                 "INSERT INTO events (id, ts, kind, context, pane, payload, kf) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event_id, to_ts(ts), "snapshot", snap.context, snap.pane, deflate(frame.data),
+                (event_id, to_ts(ts), "snapshot", snap.context, snap.pane, frame.deflate(),
                  event_id if frame.key else stream.kf),
             )
             if cursor is None:
@@ -193,7 +193,7 @@ class Recorder:
             stream.commit(event_id)
             self._next_id += 1
             self.count += 1
-        if frame.key and len(frame.data) >= KEYFRAME_TRIM_BYTES:
+        if frame.key and frame.size >= KEYFRAME_TRIM_BYTES:
             from cockpit import memory
 
             memory.trim()  # the keyframe's transient copies (megabytes for a pane of thousands) go back

@@ -799,3 +799,28 @@ def test_a_held_sink_writes_at_close_and_at_a_flush(tmp_path: Path) -> None:
     sink.close(10)
     with Player(path) as player:
         assert [snap.data.value for _, snap in player.snapshots()] == [1.0, 2.0]
+
+
+def test_a_large_keyframe_is_compressed_without_joining_its_json() -> None:
+    """A keyframe of 10 000 rows (4 MB of JSON) is deflated a chunk at a time: the stream inflates to exactly the
+    frame's JSON, and the whole text never exists at once (it was a long session's largest transient, every
+    keyframe)."""
+    import tracemalloc
+    import zlib
+
+    from cockpit.recording import codec
+
+    rows = tuple(velero_row(n) for n in range(10_000))
+    encoder = StreamEncoder("velero", CTX, lambda value: value)
+    status = FeedStatus(FeedState.OK, T0)
+    frame = encoder.encode(PaneSnapshot("velero", CTX, VeleroView(rows, ()), status))
+    assert frame.key and frame.size > 10 * codec.DEFLATE_CHUNK and len(frame.pieces) > 1
+    tracemalloc.start()
+    try:
+        blob = frame.deflate()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < frame.size / 3  # a chunk and the compressed output, not the JSON
+    assert zlib.decompress(blob) == frame.data == b"".join(frame.pieces) and len(frame.data) == frame.size
+    json.loads(frame.data)  # one JSON document
