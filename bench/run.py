@@ -82,17 +82,19 @@ LIMITS: dict[str, str] = {
     "panes have answered, and the dashboard neither queries the DOM nor rebuilds its footer while they fill.  "
     "Traced in the child the decode still takes 117-152 ms: the UI paints the other five panes and eleven other "
     "lists and watches start, on one core",
-    "populated_vs_kubectl": "the cockpit is busy on one core from launch to populated (its CPU time at populated "
-    "is 90-97 % of the wall time, /proc/PID/stat, six launches): launch → populated is the work itself.  In this run: the first "
-    "frame 0.41-0.50 s (Python, Textual's and the app's imports, the first paint), then the Kubernetes client's "
-    "import and the kubeconfig (about 0.11 s: urllib3, requests, oauthlib, yaml -- imported by the official "
-    "client's modules), the panes (first request → populated 0.32-0.41 s, the 10 000-Backup list's decode "
-    "included).  The dataclass code cache took about 0.09 s off it in A/B launches (populated 1.070 → 0.977 s).  "
-    "This run also had the dashboard's frame timer started ahead (first request 0.735 → 0.675 s after launch in "
-    "an A/B), reverted after it because the dashboard snapshot test raced its first paint (a7d634b).  0.3× of this run's kubectl passes (2.94-3.60 s) is 0.88-1.08 s; the launches took 0.99-1.11 s "
-    "(per-launch ratios 0.30-0.34).  This machine's pace moved by half during the session (kubectl passes "
-    "2.36-3.60 s, the same launches 0.75-1.21 s): in a fast stretch, with the code cache alone, five warm "
-    "launches in the harness measured 0.287-0.320 (median 0.319)",
+    "populated_vs_kubectl": "the cockpit is busy on one core from launch to populated (its CPU time at populated is "
+    "the wall time within the clock tick, /proc/PID/stat, five launches): launch → populated is the work itself.  "
+    "Traced in the child (a frame log, 2026-12-03): the first frame at 0.37-0.50 s (Python, Textual's and the "
+    "app's imports, the first paint); the first request 0.16-0.25 s later: the official client's import (urllib3 "
+    "and requests about 80 ms, its own modules about 45 ms, and the multiprocessing package (for a CPU count), "
+    "dateutil.parser, oauthlib and requests-oauthlib (OIDC), which its modules import at their top, about 40 ms) "
+    "and the kubeconfig, while "
+    "the Prometheus feed starts; then the Backup list, 0.21-0.31 s from its request to the pane (the emulator "
+    "serialising 6.6 MB, then 63 ms of decoding into rows, GC off).  The panes' first fill is drawn in batches "
+    "(`FILL_EVERY`, 0.3 s): populated 0.91 → 0.84 s with 0.1 s batches, 1.04 → 0.97 s with 0.3 s against 0.1 s, "
+    "in A/B launches.  The dashboard's frame timer started ahead (first request 60 ms sooner) stays out: with it, "
+    "layouts came late under load.  The ratio follows this machine's pace: 0.25-0.28 in a fast stretch, "
+    "0.30-0.36 in a slow one, on the same code",
     "prom_queries": "the p99 poll is one request every 20 s (the instant query, or every 4th poll the range query "
     "whose last point is the value): 3 a minute.  The CNPG pane's WAL archiver metrics (`cnpg_pg_stat_archiver_*`) "
     "are one query a minute per 50 clusters of a namespace (`feeds.ARCHIVER_BATCH`, `ARCHIVER_SECONDS`): one for "
@@ -115,12 +117,12 @@ LIMITS: dict[str, str] = {
     "pane_update": "16 ms, of which the pane's own part (show → painted) about 10 ms: the watch event touches one key "
     "(`kube.Items`), the order and the failed rows are kept by bisection in the feed's thread, the pane keeps its "
     "drawn table while its rows and ages are unchanged; the rest is Textual's compositor and the pty",
-    "rss": "the peak is the long session's (VmHWM 120.4 MiB; the launches peak at 106-107 MiB, recording off "
-    "100 MiB); the same figure was 118, 120 and 119 MiB in the three runs before on nearly the same code.  Imports "
-    "are about 60 MiB (Textual, the partial kubernetes client, requests/urllib3, prometheus-api-client), the Backup "
-    "watch keeps parsed rows only, glibc gives freed memory back (`cockpit.memory`: fixed mmap and trim "
-    "thresholds, two arenas, malloc_trim after large lists and keyframes and every 30 s).  The dataclass code "
-    "cache keeps its table (about 840 code objects, most of them the methods in use) for the session",
+    "rss": "the peak is the long session's or a launch's (VmHWM; the launches peak at 106-107 MiB, recording off "
+    "about 100 MiB).  Imports are about 60 MiB (Textual, the partial kubernetes client, requests/urllib3, "
+    "prometheus-api-client), the Backup watch keeps parsed rows only, glibc gives freed memory back "
+    "(`cockpit.memory`), and a keyframe's JSON is compressed a chunk at a time (joined, a 10 000-backup keyframe "
+    "was a 5.8 MiB transient every 64 changes: the long session's VmHWM was 120.4 MiB while its sampled VmRSS "
+    "stayed under 115)",
     "rss_growth": "see the samples in latest.json (details.long_session.rss_mib).",
     "replay_open": "see latest.json (details.replay).",
     "replay_seek": "see latest.json (details.replay).",
