@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.models import PANES
+from cockpit.models import PANES, FeedState
 from cockpit.screens.base import ReportsWorkerErrors
 from cockpit.session import DecisionChanged, PaneChanged, RunChanged, SessionEvent, StatusChanged
 from cockpit.textsafe import clean, safe_text
@@ -254,8 +254,6 @@ class DashboardScreen(ReportsWorkerErrors, DecisionRouting, Screen):
     def _fill_change(self, context: str, pane: str) -> None:
         """A pane changed while its context's panes first fill: drawn with the others at the next fill tick, or
         now when every pane of the context has something to show (loaded, failed, missing, a choice)."""
-        from cockpit.models import FeedState
-
         self._fill_pending.setdefault(context, set()).add(pane)
         entries = self.session.store.entries(context)
         if all(entry.state is not FeedState.LOADING for entry in entries.values()):

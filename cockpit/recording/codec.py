@@ -713,11 +713,10 @@ class Written:
 
     pieces: list[bytes]
     key: bool
-    size: int = -1  # bytes of JSON (the pieces' lengths summed when not given)
+    size: int = dataclasses.field(init=False)  # bytes of JSON
 
     def __post_init__(self) -> None:
-        if self.size < 0:
-            self.size = sum(map(len, self.pieces))
+        self.size = sum(map(len, self.pieces))
 
     @property
     def data(self) -> bytes:
